@@ -1,0 +1,220 @@
+//! The commands, as library functions: `run`, `check`, `plot`. The binary
+//! only parses the command line, calls these and maps errors to exit statuses.
+
+use crate::charts::{self, ChartError, ChartFormat};
+use crate::engine::{self, EngineError, ProgressBar, RunSettings};
+use crate::output::{self, OutputError, RunInfo};
+use crate::scenario::{self, BUILTIN_BASELINE, BUILTIN_BASELINE_NAME, Scenario, ScenarioError};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::{Instant, SystemTime};
+
+/// Why a command failed; [`AppError::exit_status`] gives the process's status.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A scenario file is missing, unreadable or invalid.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// The request itself is inconsistent (e.g. two scenarios with one name).
+    #[error("{0}")]
+    Usage(String),
+    /// Results could not be written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// The simulation failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A chart could not be drawn.
+    #[error(transparent)]
+    Chart(#[from] ChartError),
+    /// The thread pool could not be built.
+    #[error("cannot start {threads} worker threads: {reason}")]
+    Threads {
+        /// Requested threads.
+        threads: usize,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl AppError {
+    /// 2 for bad input (nothing was written), 130 for an interruption, else 1.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            AppError::Scenario(_) | AppError::Usage(_) => 2,
+            AppError::Output(OutputError::BadOutputDir { .. }) => 2,
+            AppError::Engine(EngineError::Interrupted) => 130,
+            _ => 1,
+        }
+    }
+}
+
+/// Options of `tradeflow run`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Scenario files; empty runs the built-in baseline.
+    pub scenarios: Vec<PathBuf>,
+    /// Trials per scenario (overrides the files).
+    pub trials: Option<u64>,
+    /// Seed (overrides the files).
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores).
+    pub threads: Option<usize>,
+    /// Results folder.
+    pub out: PathBuf,
+    /// Chart formats to draw (empty: none).
+    pub charts: Vec<ChartFormat>,
+    /// No progress bar.
+    pub quiet: bool,
+    /// Memory budget for per-month values, MiB.
+    pub memory_mib: Option<usize>,
+    /// The command line, for the manifest.
+    pub command: Vec<String>,
+}
+
+/// What `run` wrote.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Each scenario's results folder.
+    pub folders: Vec<PathBuf>,
+    /// `comparison.csv`, when several scenarios ran.
+    pub comparison: Option<PathBuf>,
+    /// One line per scenario for the terminal.
+    pub lines: Vec<String>,
+}
+
+/// Loads scenario files (or the built-in baseline when `paths` is empty),
+/// reporting the problems of every file.
+pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, AppError> {
+    if paths.is_empty() {
+        return Ok(vec![scenario::parse_scenario(BUILTIN_BASELINE, BUILTIN_BASELINE_NAME)?]);
+    }
+    let mut out = Vec::new();
+    let mut errors: Vec<ScenarioError> = Vec::new();
+    for p in paths {
+        match scenario::load_scenario(p) {
+            Ok(s) => out.push(s),
+            Err(e) => errors.push(e),
+        }
+    }
+    match errors.len() {
+        0 => {}
+        1 => return Err(errors.remove(0).into()),
+        _ => return Err(ScenarioError::Several(errors).into()),
+    }
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for s in &out {
+        if let Some((_, file)) = seen.iter().find(|(n, _)| *n == s.name) {
+            return Err(AppError::Usage(format!(
+                "two scenarios are named \"{}\" ({} and {}): their results would share a folder; rename one",
+                s.name, file, s.source_file
+            )));
+        }
+        seen.push((&s.name, &s.source_file));
+    }
+    Ok(out)
+}
+
+/// `tradeflow check`: the resolved description of every file.
+pub fn check(paths: &[PathBuf]) -> Result<String, AppError> {
+    let scenarios = load_scenarios(paths)?;
+    Ok(scenarios.iter().map(crate::check::describe).collect::<Vec<_>>().join("\n"))
+}
+
+/// `tradeflow plot DIR`: redraws a results folder's charts (or, for a folder
+/// of several results with `comparison.csv`, the comparison and every
+/// scenario folder's charts).
+pub fn plot(dir: &Path, formats: &[ChartFormat]) -> Result<Vec<PathBuf>, AppError> {
+    if !dir.is_dir() {
+        return Err(AppError::Usage(format!("{} is not a results folder", dir.display())));
+    }
+    let mut written = Vec::new();
+    if dir.join("timeseries.csv").is_file() {
+        written.extend(charts::draw_scenario_charts(dir, formats)?);
+    }
+    if dir.join("comparison.csv").is_file() {
+        written.extend(charts::draw_comparison_chart(dir, formats)?);
+        let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| OutputError::io(dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("timeseries.csv").is_file())
+            .collect();
+        subdirs.sort();
+        for d in subdirs {
+            written.extend(charts::draw_scenario_charts(&d, formats)?);
+        }
+    }
+    if written.is_empty() && !formats.is_empty() {
+        return Err(AppError::Usage(format!(
+            "{} holds neither timeseries.csv nor comparison.csv: not a results folder",
+            dir.display()
+        )));
+    }
+    Ok(written)
+}
+
+/// `tradeflow run`: simulate, write results and charts.
+pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunReport, AppError> {
+    let scenarios = load_scenarios(&opts.scenarios)?;
+    output::prepare_output_dir(&opts.out)?;
+    let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| AppError::Threads { threads, reason: e.to_string() })?;
+    let settings = RunSettings {
+        trials: opts.trials,
+        seed: opts.seed,
+        memory_budget_bytes: opts.memory_mib.map_or(engine::DEFAULT_MEMORY_BUDGET_BYTES, |m| m << 20),
+    };
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let bar = ProgressBar::new(opts.quiet);
+    let results = pool.install(|| engine::run_scenarios(&scenarios, &settings, &bar, stop));
+    bar.finish();
+    let results = results?;
+    let info = RunInfo {
+        threads,
+        start_time: output::timestamp_utc(started),
+        end_time: output::timestamp_utc(SystemTime::now()),
+        wall_seconds: clock.elapsed().as_secs_f64(),
+        command: opts.command.clone(),
+    };
+    // Stage every folder (with charts) before committing any.
+    let mut staged = Vec::new();
+    for r in &results {
+        let dir = output::stage_scenario_results(&opts.out, r, &info)?;
+        if !opts.charts.is_empty() {
+            charts::draw_scenario_charts(dir.path(), &opts.charts)?;
+        }
+        staged.push(dir);
+    }
+    let mut folders = Vec::new();
+    for dir in staged {
+        folders.push(dir.commit()?);
+    }
+    let comparison = if results.len() > 1 {
+        let path = opts.out.join("comparison.csv");
+        output::write_comparison_csv(&path, &results)?;
+        if !opts.charts.is_empty() {
+            charts::draw_comparison_chart(&opts.out, &opts.charts)?;
+        }
+        Some(path)
+    } else {
+        None
+    };
+    let lines = results
+        .iter()
+        .zip(&folders)
+        .map(|(r, f)| {
+            format!(
+                "{}: {} trials × {} months → {}",
+                r.scenario.name,
+                r.trials,
+                r.scenario.months,
+                f.display()
+            )
+        })
+        .collect();
+    Ok(RunReport { folders, comparison, lines })
+}

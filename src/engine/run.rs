@@ -1,0 +1,289 @@
+//! Running trials in parallel and aggregating them.
+//!
+//! Trials run in blocks on rayon's pool; every value lands at a position fixed
+//! by its trial index, and statistics are taken in trial order, so results are
+//! the same bytes for any thread count.
+//!
+//! Memory: exact quantiles need every trial's value of a series at once. The
+//! per-month series are therefore kept only as many at a time as fit in the
+//! memory budget; when they do not all fit, the trials are run again for the
+//! next group of series (a trial is a pure function of its index, so a re-run
+//! gives the same values). The per-trial table (drawn inputs, shock months,
+//! horizon metrics) is kept whole.
+
+use super::metrics::{MetricLayout, Scratch, SliceSink, horizon_metrics, month_metrics};
+use super::stats::Stats;
+use crate::model::{Model, TrialRecord, Workspace};
+use crate::sampling::Distribution;
+use crate::scenario::Scenario;
+use rayon::prelude::*;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Trials per parallel work item.
+const BLOCK_TRIALS: usize = 64;
+
+/// Default memory budget for the per-month values kept at once.
+pub const DEFAULT_MEMORY_BUDGET_BYTES: usize = 512 << 20;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// Trials per scenario (`None`: the scenario's own).
+    pub trials: Option<u64>,
+    /// Seed (`None`: the scenario's own).
+    pub seed: Option<u64>,
+    /// Bytes the engine may use for per-month values, shared by the scenarios run together.
+    pub memory_budget_bytes: usize,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings { trials: None, seed: None, memory_budget_bytes: DEFAULT_MEMORY_BUDGET_BYTES }
+    }
+}
+
+/// Reports progress; implemented by the progress bar (and by nothing, quietly).
+pub trait Progress: Sync {
+    /// More trial runs are planned.
+    fn add_work(&self, trials: u64);
+    /// Trial runs completed.
+    fn advance(&self, trials: u64);
+}
+
+/// Progress that is not shown.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn add_work(&self, _: u64) {}
+    fn advance(&self, _: u64) {}
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A trial produced a number that is not finite.
+    #[error(
+        "scenario \"{scenario}\": trial {trial} produced a non-finite {metric} for {entity} in {month}; \
+         check the scenario's extreme values"
+    )]
+    NonFinite {
+        /// Scenario name.
+        scenario: String,
+        /// Trial index.
+        trial: u64,
+        /// Month label.
+        month: String,
+        /// Metric.
+        metric: String,
+        /// Entity.
+        entity: String,
+    },
+    /// The run was interrupted.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// The aggregated results of one scenario.
+#[derive(Debug, Clone)]
+pub struct ScenarioResults {
+    /// The scenario run.
+    pub scenario: Scenario,
+    /// Trials run.
+    pub trials: u64,
+    /// Seed used.
+    pub seed: u64,
+    /// Series names.
+    pub layout: MetricLayout,
+    /// Statistics per month: `monthly[series * months + t]`.
+    pub monthly: Vec<Stats>,
+    /// Statistics over the horizon, per horizon series.
+    pub horizon: Vec<Stats>,
+    /// Column names of the per-trial table: drawn inputs, shock months, horizon metrics.
+    pub table_columns: Vec<String>,
+    /// The per-trial table, row-major (`table[trial * columns + c]`).
+    pub table: Vec<f64>,
+    /// How many times the trials were run (1 unless the memory budget forced more).
+    pub passes: usize,
+}
+
+impl ScenarioResults {
+    /// Statistics of monthly series `series` in month `t`.
+    pub fn month_stats(&self, series: usize, t: usize) -> &Stats {
+        &self.monthly[series * self.scenario.months + t]
+    }
+}
+
+/// Which inputs are drawn (not constant), by index.
+pub fn drawn_inputs(sc: &Scenario) -> Vec<usize> {
+    sc.inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| !matches!(i.distribution, Distribution::Constant(_)))
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// Runs several scenarios, in parallel, on the current rayon pool.
+pub fn run_scenarios(
+    scenarios: &[Scenario],
+    settings: &RunSettings,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+) -> Result<Vec<ScenarioResults>, EngineError> {
+    let share = RunSettings {
+        memory_budget_bytes: settings.memory_budget_bytes / scenarios.len().max(1),
+        ..settings.clone()
+    };
+    scenarios.par_iter().map(|sc| run_scenario(sc, &share, progress, stop)).collect()
+}
+
+/// Runs one scenario's trials and aggregates them.
+pub fn run_scenario(
+    sc: &Scenario,
+    settings: &RunSettings,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+) -> Result<ScenarioResults, EngineError> {
+    let trials = settings.trials.unwrap_or(sc.trials).max(1);
+    let seed = settings.seed.unwrap_or(sc.seed);
+    let n = trials as usize;
+    let months = sc.months;
+    let layout = MetricLayout::new(sc);
+    let model = Model::new(sc, seed);
+    let drawn = drawn_inputs(sc);
+    let n_monthly = layout.monthly.len();
+    let n_horizon = layout.horizon.len();
+    let mut table_columns: Vec<String> = drawn.iter().map(|&i| sc.inputs[i].path.clone()).collect();
+    table_columns.extend(sc.shocks.iter().map(|s| s.month_path.clone()));
+    table_columns.extend(layout.horizon.iter().map(|s| format!("{}:{}", s.metric, s.entity)));
+    let n_cols = table_columns.len();
+
+    // Plan the passes.
+    let table_bytes = n * n_cols * 8;
+    let series_bytes = (n * months * 8).max(1);
+    let per_pass = (settings.memory_budget_bytes.saturating_sub(table_bytes) / series_bytes).clamp(1, n_monthly.max(1));
+    let passes = n_monthly.div_ceil(per_pass).max(1);
+    progress.add_work(trials * passes as u64);
+
+    let mut table = vec![0.0; n * n_cols];
+    let mut monthly: Vec<Stats> = Vec::with_capacity(n_monthly * months);
+    let first_error: Mutex<Option<(u64, EngineError)>> = Mutex::new(None);
+    for pass in 0..passes {
+        let series: Vec<usize> = (pass * per_pass..((pass + 1) * per_pass).min(n_monthly)).collect();
+        let stride = series.len() * months;
+        let mut store = vec![0.0; n * stride];
+        let with_table = pass == 0;
+        let mut empty_table: Vec<f64> = Vec::new();
+        let table_target: &mut Vec<f64> = if with_table { &mut table } else { &mut empty_table };
+        let table_chunk = if with_table { BLOCK_TRIALS * n_cols } else { 0 };
+        let work = |state: &mut (Workspace, TrialRecord, Scratch, Vec<f64>),
+                    block: usize,
+                    store_chunk: &mut [f64],
+                    table_chunk: &mut [f64]| {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let (ws, rec, scratch, month_buf) = state;
+            month_buf.resize(months * n_monthly, 0.0);
+            let first = block * BLOCK_TRIALS;
+            let count = (store_chunk.len() / stride.max(1)).min(n - first);
+            for local in 0..count {
+                let trial = (first + local) as u64;
+                model.run_trial(trial, ws, rec);
+                for t in 0..months {
+                    month_metrics(sc, rec, t, scratch, &mut SliceSink::new(&mut month_buf[t * n_monthly..]));
+                }
+                if let Some(bad) = month_buf.iter().position(|x| !x.is_finite()) {
+                    let (t, s) = (bad / n_monthly, bad % n_monthly);
+                    let err = EngineError::NonFinite {
+                        scenario: sc.name.clone(),
+                        trial,
+                        month: sc.month_label(t),
+                        metric: layout.monthly[s].metric.to_string(),
+                        entity: layout.monthly[s].entity.clone(),
+                    };
+                    let mut slot = first_error.lock().unwrap_or_else(|e| e.into_inner());
+                    if slot.as_ref().is_none_or(|(tr, _)| trial < *tr) {
+                        *slot = Some((trial, err));
+                    }
+                }
+                let row = &mut store_chunk[local * stride..(local + 1) * stride];
+                for (i, &s) in series.iter().enumerate() {
+                    for t in 0..months {
+                        row[i * months + t] = month_buf[t * n_monthly + s];
+                    }
+                }
+                if with_table {
+                    let trow = &mut table_chunk[local * n_cols..(local + 1) * n_cols];
+                    for (c, &i) in drawn.iter().enumerate() {
+                        trow[c] = rec.inputs[i];
+                    }
+                    let off = drawn.len();
+                    for (c, &m) in rec.shock_months.iter().enumerate() {
+                        trow[off + c] = m as f64;
+                    }
+                    let off = off + rec.shock_months.len();
+                    horizon_metrics(sc, rec, scratch, &mut SliceSink::new(&mut trow[off..]));
+                }
+            }
+            progress.advance(count as u64);
+        };
+        let init = || (Workspace::default(), TrialRecord::default(), Scratch::default(), Vec::new());
+        if with_table {
+            store
+                .par_chunks_mut(BLOCK_TRIALS * stride)
+                .zip(table_target.par_chunks_mut(table_chunk.max(1)))
+                .enumerate()
+                .for_each_init(init, |state, (block, (sc_chunk, tb_chunk))| work(state, block, sc_chunk, tb_chunk));
+        } else {
+            store
+                .par_chunks_mut(BLOCK_TRIALS * stride)
+                .enumerate()
+                .for_each_init(init, |state, (block, sc_chunk)| work(state, block, sc_chunk, &mut []));
+        }
+        if stop.load(Ordering::Relaxed) {
+            return Err(EngineError::Interrupted);
+        }
+        if let Some((_, err)) = first_error.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return Err(err);
+        }
+        // Statistics of every (series, month) column of this pass, in trial order.
+        let stats: Vec<Stats> = (0..stride)
+            .into_par_iter()
+            .map_init(
+                || Vec::with_capacity(n),
+                |buf: &mut Vec<f64>, col| {
+                    buf.clear();
+                    buf.extend((0..n).map(|tr| store[tr * stride + col]));
+                    Stats::of(buf)
+                },
+            )
+            .collect();
+        monthly.extend(stats);
+    }
+    let horizon: Vec<Stats> = (0..n_horizon)
+        .into_par_iter()
+        .map_init(
+            || Vec::with_capacity(n),
+            |buf: &mut Vec<f64>, h| {
+                let c = n_cols - n_horizon + h;
+                buf.clear();
+                buf.extend((0..n).map(|tr| table[tr * n_cols + c]));
+                Stats::of(buf)
+            },
+        )
+        .collect();
+    Ok(ScenarioResults {
+        scenario: sc.clone(),
+        trials,
+        seed,
+        layout,
+        monthly,
+        horizon,
+        table_columns,
+        table,
+        passes,
+    })
+}

@@ -1,0 +1,100 @@
+//! Summary statistics of a sample: mean, sd and NumPy's default ("type 7",
+//! linear interpolation) quantiles, computed in a fixed order so that results
+//! are bit-identical whatever the thread count.
+
+/// The statistic columns of every results file.
+pub const STAT_COLUMNS: [&str; 7] = ["mean", "sd", "p5", "p25", "p50", "p75", "p95"];
+
+/// The quantile levels reported.
+pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
+
+/// Summary of one sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stats {
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Sample standard deviation (divisor n − 1; 0 for one value).
+    pub sd: f64,
+    /// Quantiles at [`QUANTILES`].
+    pub quantiles: [f64; 5],
+}
+
+impl Stats {
+    /// The values in [`STAT_COLUMNS`] order.
+    pub fn columns(&self) -> [f64; 7] {
+        let q = self.quantiles;
+        [self.mean, self.sd, q[0], q[1], q[2], q[3], q[4]]
+    }
+
+    /// Summarises `values` (reordered in place for the quantiles).
+    /// Mean and sd are summed in the given order before any reordering.
+    pub fn of(values: &mut [f64]) -> Stats {
+        let n = values.len();
+        if n == 0 {
+            return Stats { mean: 0.0, sd: 0.0, quantiles: [0.0; 5] };
+        }
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let sd = if n > 1 {
+            (values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64).sqrt()
+        } else {
+            0.0
+        };
+        let mut quantiles = [0.0; 5];
+        // Successive selections on the shrinking right part: O(n) per quantile.
+        let mut floor = 0;
+        for (k, q) in QUANTILES.iter().enumerate() {
+            let h = (n - 1) as f64 * q;
+            let lo = h.floor() as usize;
+            let frac = h - lo as f64;
+            let (_, x_lo, _) = values[floor..].select_nth_unstable_by(lo - floor, f64::total_cmp);
+            let x_lo = *x_lo;
+            let x_hi = if frac > 0.0 && lo + 1 < n {
+                values[lo + 1..].iter().copied().fold(f64::INFINITY, f64::min)
+            } else {
+                x_lo
+            };
+            quantiles[k] = x_lo + frac * (x_hi - x_lo);
+            floor = lo;
+        }
+        Stats { mean, sd, quantiles }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_match_numpy_type_7() {
+        // numpy.percentile([1, 2, 3, 4, 10], [5, 25, 50, 75, 95]) = [1.2, 2, 3, 4, 8.8]
+        let mut v = [10.0, 2.0, 4.0, 1.0, 3.0];
+        let s = Stats::of(&mut v);
+        let expect = [1.2, 2.0, 3.0, 4.0, 8.8];
+        for (a, b) in s.quantiles.iter().zip(expect) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
+        assert_eq!(s.mean, 4.0);
+        // Sample sd of [1,2,3,4,10]: sqrt(50/4).
+        assert!((s.sd - (12.5f64).sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn quantiles_of_many_values_agree_with_a_full_sort() {
+        let mut v: Vec<f64> = (0..1001).map(|i| ((i * 7919) % 1001) as f64 * 0.5).collect();
+        let mut sorted = v.clone();
+        sorted.sort_by(f64::total_cmp);
+        let s = Stats::of(&mut v);
+        for (k, q) in QUANTILES.iter().enumerate() {
+            let h = 1000.0 * q;
+            let lo = h.floor() as usize;
+            let exact = sorted[lo] + (h - lo as f64) * (sorted[(lo + 1).min(1000)] - sorted[lo]);
+            assert_eq!(s.quantiles[k], exact);
+        }
+    }
+
+    #[test]
+    fn one_value_has_zero_sd_and_every_quantile_equal() {
+        let s = Stats::of(&mut [3.5]);
+        assert_eq!(s.columns(), [3.5, 0.0, 3.5, 3.5, 3.5, 3.5, 3.5]);
+    }
+}

@@ -1,0 +1,447 @@
+//! Market clearing for one month: CES target shares with the domestic-mandate
+//! nests, rationing with spill-over (water-filling), the mandate cut and the
+//! re-offer of freed supply.
+//!
+//! Everything is in compute (H100e) per month; caps arrive in units and are
+//! converted with each product's `h100e`. [`clear_market`] is a pure function
+//! of its inputs; [`Clearing`] only owns reusable buffers so that the monthly
+//! loop allocates nothing.
+
+use crate::scenario::MandateBasis;
+
+/// Below this share of a buyer's demand a quantity is zero (`model.md`).
+pub const NEGLIGIBLE: f64 = 1e-9;
+
+/// What the market offers this month: one entry per product.
+#[derive(Debug, Clone, Copy)]
+pub struct ProductOffer<'a> {
+    /// Compute per unit, H100e.
+    pub h100e: &'a [f64],
+    /// Made in the importing market.
+    pub domestic: &'a [bool],
+    /// Most units that can be sold this month (`f64::INFINITY` for none).
+    pub cap_units: &'a [f64],
+    /// Buyer price per quality-adjusted compute, `c_j / a_j` (USD per H100e).
+    pub quality_price: &'a [f64],
+}
+
+/// The domestic-share mandate a buyer is bound by.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BuyerMandate {
+    /// Minimum domestic share r, in (0, 1].
+    pub share: f64,
+    /// Measured on units or compute.
+    pub basis: MandateBasis,
+}
+
+/// One buyer: a segment's free or mandated part.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Buyer {
+    /// Index of its segment.
+    pub segment: usize,
+    /// Compute demanded this month, H100e.
+    pub demand_h100e: f64,
+    /// CES substitution elasticity σ.
+    pub sigma: f64,
+    /// The mandate binding it, if it is the mandated part.
+    pub mandate: Option<BuyerMandate>,
+}
+
+/// Reusable buffers for clearing, and the outcome of the last clearing.
+#[derive(Debug, Clone, Default)]
+pub struct Clearing {
+    n_products: usize,
+    buyers: Vec<Buyer>,
+    /// `available[b * P + j]`.
+    available: Vec<bool>,
+    /// Target log-weights (−∞ where the buyer does not want the product).
+    log_weight: Vec<f64>,
+    /// Compute allocated, `allocation[b * P + j]`.
+    allocation: Vec<f64>,
+    pending: Vec<f64>,
+    short: Vec<f64>,
+    unmet: Vec<f64>,
+    cut: Vec<f64>,
+    /// Foreign purchases still allowed (in the mandate's basis) during the re-offer.
+    allowance: Vec<f64>,
+    remaining: Vec<f64>,
+    saturated: Vec<bool>,
+    scratch: Vec<f64>,
+}
+
+impl Clearing {
+    /// Starts a new month with `n_products` products and no buyers.
+    pub fn reset(&mut self, n_products: usize) {
+        self.n_products = n_products;
+        self.buyers.clear();
+        self.available.clear();
+    }
+
+    /// Adds a buyer; `available(j)` says whether it may buy product `j`.
+    pub fn add_buyer(&mut self, buyer: Buyer, available: impl Fn(usize) -> bool) {
+        self.buyers.push(buyer);
+        for j in 0..self.n_products {
+            self.available.push(available(j));
+        }
+    }
+
+    /// Buyers added this month, in order.
+    pub fn buyers(&self) -> &[Buyer] {
+        &self.buyers
+    }
+
+    /// Compute allocated to buyer `b` of product `j`, H100e.
+    pub fn allocation(&self, b: usize, j: usize) -> f64 {
+        self.allocation[b * self.n_products + j]
+    }
+
+    /// Compute buyer `b` wanted but did not get, H100e.
+    pub fn unmet(&self, b: usize) -> f64 {
+        self.unmet[b]
+    }
+
+    /// Foreign compute the mandate cut from buyer `b`'s purchases, H100e.
+    pub fn mandate_cut(&self, b: usize) -> f64 {
+        self.cut[b]
+    }
+
+    /// Whether buyer `b` may buy product `j`.
+    pub fn is_available(&self, b: usize, j: usize) -> bool {
+        self.available[b * self.n_products + j]
+    }
+
+    /// The buyer's CES target share of product `j` (after the mandate nest), for tests and reports.
+    pub fn target_share(&self, b: usize, j: usize) -> f64 {
+        let p = self.n_products;
+        let row = &self.log_weight[b * p..(b + 1) * p];
+        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if max == f64::NEG_INFINITY {
+            return 0.0;
+        }
+        let total: f64 = row.iter().map(|w| (w - max).exp()).sum();
+        (row[j] - max).exp() / total
+    }
+}
+
+/// Clears the month: fills the allocations, unmet demand and mandate cuts of
+/// the buyers added to `clearing`.
+pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
+    let p = clearing.n_products;
+    let nb = clearing.buyers.len();
+    let c = clearing;
+    for v in [&mut c.log_weight, &mut c.allocation, &mut c.pending, &mut c.short] {
+        v.clear();
+        v.resize(nb * p, 0.0);
+    }
+    for v in [&mut c.unmet, &mut c.cut] {
+        v.clear();
+        v.resize(nb, 0.0);
+    }
+    c.allowance.clear();
+    c.allowance.resize(nb, f64::INFINITY);
+    c.remaining.clear();
+    c.saturated.clear();
+    for j in 0..p {
+        let cap = offer.cap_units[j] * offer.h100e[j];
+        c.remaining.push(cap.max(0.0));
+        c.saturated.push(cap <= 0.0);
+    }
+    c.scratch.resize(p, 0.0);
+
+    // 1. Targets and first requests.
+    for b in 0..nb {
+        set_targets(c, offer, b);
+        let demand = c.buyers[b].demand_h100e;
+        if demand <= 0.0 {
+            continue;
+        }
+        let placed = spread(c, offer, b, demand, |_| true);
+        c.unmet[b] += demand - placed;
+    }
+    // 2. Water-filling.
+    water_fill(c, offer);
+    // 3. Mandate cut.
+    let mut freed_any = false;
+    for b in 0..nb {
+        let Some(m) = c.buyers[b].mandate else { continue };
+        let (dom, foreign) = nest_totals(c, offer, b, m.basis);
+        let total = dom + foreign;
+        if total <= 0.0 || dom >= m.share * total * (1.0 - 1e-12) {
+            continue;
+        }
+        let allowed = dom * (1.0 - m.share) / m.share;
+        let factor = if foreign > 0.0 { (allowed / foreign).clamp(0.0, 1.0) } else { 1.0 };
+        for j in 0..p {
+            if offer.domestic[j] {
+                continue;
+            }
+            let k = b * p + j;
+            let freed = c.allocation[k] * (1.0 - factor);
+            if freed > 0.0 {
+                c.allocation[k] -= freed;
+                c.remaining[j] += freed;
+                c.saturated[j] = false;
+                c.cut[b] += freed;
+                c.unmet[b] += freed;
+                freed_any = true;
+            }
+        }
+    }
+    // 4. Re-offer what the cut freed to buyers with unmet demand.
+    if freed_any {
+        for b in 0..nb {
+            if let Some(m) = c.buyers[b].mandate {
+                let (dom, foreign) = nest_totals(c, offer, b, m.basis);
+                c.allowance[b] = (dom * (1.0 - m.share) / m.share - foreign).max(0.0);
+            }
+        }
+        for b in 0..nb {
+            let want = c.unmet[b];
+            if want <= NEGLIGIBLE * c.buyers[b].demand_h100e {
+                continue;
+            }
+            c.unmet[b] = 0.0;
+            let placed = spread(c, offer, b, want, |_| true);
+            c.unmet[b] += want - placed;
+        }
+        water_fill(c, offer);
+    }
+    // 5. Negligible quantities are zero.
+    for b in 0..nb {
+        let tiny = NEGLIGIBLE * c.buyers[b].demand_h100e;
+        for j in 0..p {
+            let k = b * p + j;
+            if c.allocation[k] != 0.0 && c.allocation[k] < tiny {
+                c.unmet[b] += c.allocation[k];
+                c.allocation[k] = 0.0;
+            }
+        }
+        if c.unmet[b] < tiny {
+            c.unmet[b] = 0.0;
+        }
+        if c.cut[b] < tiny {
+            c.cut[b] = 0.0;
+        }
+    }
+}
+
+/// Sets buyer `b`'s target log-weights: CES over its available products,
+/// moved into the mandate's nests when its domestic share falls short.
+fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
+    let p = c.n_products;
+    let buyer = c.buyers[b];
+    let rho = 1.0 - buyer.sigma;
+    let cobb_douglas = rho.abs() < 1e-9;
+    for j in 0..p {
+        let k = b * p + j;
+        c.log_weight[k] = if c.available[k] {
+            if cobb_douglas { 0.0 } else { rho * offer.quality_price[j].ln() }
+        } else {
+            f64::NEG_INFINITY
+        };
+    }
+    let Some(m) = buyer.mandate else { return };
+    let row = b * p..(b + 1) * p;
+    // Within-nest log-sum-exp and, for the units basis, units per compute of each nest.
+    let lse = |dom: bool, w: &[f64]| -> f64 {
+        let max = (0..p).filter(|&j| offer.domestic[j] == dom).map(|j| w[j]).fold(f64::NEG_INFINITY, f64::max);
+        if max == f64::NEG_INFINITY {
+            return max;
+        }
+        max + (0..p).filter(|&j| offer.domestic[j] == dom).map(|j| (w[j] - max).exp()).sum::<f64>().ln()
+    };
+    let w = &c.log_weight[row.clone()];
+    let lse_dom = lse(true, w);
+    let lse_for = lse(false, w);
+    if lse_dom == f64::NEG_INFINITY {
+        // No domestic product available: the mandate forbids foreign ones too.
+        c.log_weight[row].iter_mut().for_each(|x| *x = f64::NEG_INFINITY);
+        return;
+    }
+    if lse_for == f64::NEG_INFINITY {
+        return; // Only domestic products: the share is 1 ≥ r already.
+    }
+    // Units per compute inside each nest (within-nest CES shares / h100e).
+    let units_per_compute = |dom: bool, lse_nest: f64| -> f64 {
+        (0..p)
+            .filter(|&j| offer.domestic[j] == dom)
+            .map(|j| (w[j] - lse_nest).exp() / offer.h100e[j])
+            .sum()
+    };
+    let u_dom = units_per_compute(true, lse_dom);
+    let u_for = units_per_compute(false, lse_for);
+    // CES compute share of the domestic nest, computed stably.
+    let max = lse_dom.max(lse_for);
+    let e_dom = (lse_dom - max).exp();
+    let e_for = (lse_for - max).exp();
+    let ces_dom = e_dom / (e_dom + e_for);
+    let ces_on_basis = match m.basis {
+        MandateBasis::Compute => ces_dom,
+        MandateBasis::Units => ces_dom * u_dom / (ces_dom * u_dom + (1.0 - ces_dom) * u_for),
+    };
+    if ces_on_basis >= m.share {
+        return;
+    }
+    let r = m.share;
+    // Compute share of the domestic nest that makes its share on the basis exactly r.
+    let x_dom = match m.basis {
+        MandateBasis::Compute => r,
+        MandateBasis::Units => r * u_for / (r * u_for + (1.0 - r) * u_dom),
+    };
+    let (ln_dom, ln_for) = (x_dom.ln(), (1.0 - x_dom).ln());
+    for j in 0..p {
+        let k = b * p + j;
+        if c.log_weight[k] == f64::NEG_INFINITY {
+            continue;
+        }
+        c.log_weight[k] += if offer.domestic[j] { ln_dom - lse_dom } else { ln_for - lse_for };
+    }
+}
+
+/// Spreads `amount` of buyer `b`'s compute over its wanted, unsaturated
+/// products accepted by `allow`, in proportion to its targets, as pending
+/// requests; foreign requests stop at the buyer's allowance. Returns what was placed.
+fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, allow: impl Fn(usize) -> bool) -> f64 {
+    let p = c.n_products;
+    let mut max = f64::NEG_INFINITY;
+    for j in 0..p {
+        let w = c.log_weight[b * p + j];
+        if !c.saturated[j] && allow(j) && w > max {
+            max = w;
+        }
+    }
+    if max == f64::NEG_INFINITY {
+        return 0.0;
+    }
+    let mut total = 0.0;
+    for j in 0..p {
+        let w = c.log_weight[b * p + j];
+        c.scratch[j] = if !c.saturated[j] && allow(j) && w > f64::NEG_INFINITY { (w - max).exp() } else { 0.0 };
+        total += c.scratch[j];
+    }
+    // Foreign part against the allowance (in the mandate's basis).
+    let mut foreign_scale = 1.0;
+    if let Some(m) = c.buyers[b].mandate
+        && c.allowance[b].is_finite()
+    {
+        let foreign_basis: f64 = (0..p)
+            .filter(|&j| !offer.domestic[j])
+            .map(|j| amount * c.scratch[j] / total / basis_divisor(offer, j, m.basis))
+            .sum();
+        if foreign_basis > c.allowance[b] {
+            foreign_scale = if foreign_basis > 0.0 { c.allowance[b] / foreign_basis } else { 0.0 };
+        }
+        c.allowance[b] -= foreign_basis * foreign_scale;
+    }
+    let mut placed = 0.0;
+    for j in 0..p {
+        if c.scratch[j] == 0.0 {
+            continue;
+        }
+        let mut q = amount * c.scratch[j] / total;
+        if !offer.domestic[j] {
+            q *= foreign_scale;
+        }
+        c.pending[b * p + j] += q;
+        placed += q;
+    }
+    placed
+}
+
+/// Compute per unit of the basis: 1 for compute, `h100e` for units.
+fn basis_divisor(offer: &ProductOffer, j: usize, basis: MandateBasis) -> f64 {
+    match basis {
+        MandateBasis::Compute => 1.0,
+        MandateBasis::Units => offer.h100e[j],
+    }
+}
+
+/// Domestic and foreign purchases of buyer `b`, in the basis.
+fn nest_totals(c: &Clearing, offer: &ProductOffer, b: usize, basis: MandateBasis) -> (f64, f64) {
+    let p = c.n_products;
+    let (mut dom, mut foreign) = (0.0, 0.0);
+    for j in 0..p {
+        let q = c.allocation[b * p + j] / basis_divisor(offer, j, basis);
+        if offer.domestic[j] { dom += q } else { foreign += q }
+    }
+    (dom, foreign)
+}
+
+/// Rations pending requests against the remaining caps and spills shortfalls
+/// until nothing is short or nothing unsaturated is left.
+fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
+    let p = c.n_products;
+    let nb = c.buyers.len();
+    // Each round saturates at least one product or ends, so P + 1 rounds suffice.
+    for _round in 0..=p + 1 {
+        let mut any_short = false;
+        for j in 0..p {
+            let total: f64 = (0..nb).map(|b| c.pending[b * p + j]).sum();
+            if total <= 0.0 {
+                continue;
+            }
+            let ratio = if total > c.remaining[j] { c.remaining[j] / total } else { 1.0 };
+            for b in 0..nb {
+                let k = b * p + j;
+                let req = c.pending[k];
+                if req == 0.0 {
+                    continue;
+                }
+                let got = req * ratio;
+                c.allocation[k] += got;
+                c.short[k] = req - got;
+                c.pending[k] = 0.0;
+                if c.short[k] > 0.0 {
+                    any_short = true;
+                    // Unallocated foreign requests give their allowance back.
+                    if let Some(m) = c.buyers[b].mandate
+                        && !offer.domestic[j]
+                        && c.allowance[b].is_finite()
+                    {
+                        c.allowance[b] += c.short[k] / basis_divisor(offer, j, m.basis);
+                    }
+                }
+            }
+            if ratio < 1.0 {
+                c.remaining[j] = 0.0;
+                c.saturated[j] = true;
+            } else {
+                c.remaining[j] -= total;
+            }
+        }
+        if !any_short {
+            return;
+        }
+        for b in 0..nb {
+            let mandated = c.buyers[b].mandate.is_some();
+            let tiny = NEGLIGIBLE * c.buyers[b].demand_h100e;
+            for j in 0..p {
+                let k = b * p + j;
+                let s = c.short[k];
+                if s <= 0.0 {
+                    continue;
+                }
+                c.short[k] = 0.0;
+                if s < tiny {
+                    c.unmet[b] += s;
+                    continue;
+                }
+                // A mandated buyer's domestic shortfall may only go to domestic products.
+                let placed = if mandated && offer.domestic[j] {
+                    spread(c, offer, b, s, |i| offer.domestic[i])
+                } else {
+                    spread(c, offer, b, s, |_| true)
+                };
+                c.unmet[b] += s - placed;
+            }
+        }
+    }
+    // Unreachable in exact arithmetic; whatever is still pending is unmet.
+    for b in 0..nb {
+        for j in 0..p {
+            let k = b * p + j;
+            c.unmet[b] += c.pending[k];
+            c.pending[k] = 0.0;
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! One trial: draw the inputs, fire the shocks, run the months.
+
+use super::market::{Buyer, BuyerMandate, Clearing, ProductOffer, clear_market};
+use super::policy::{RuleSource, Timelines, rule_in_force, shock_month};
+use super::production::production_units;
+use crate::sampling::{Distribution, InputStreams, StreamKey};
+use crate::scenario::{ExportRegime, ExportRule, ImportRegime, ImportRule, Mandate, Scenario, ShockRule};
+
+/// Stream path of the demand's monthly random walk.
+pub const DEMAND_WALK_PATH: &str = "market.demand.walk";
+
+/// A scenario prepared for running: stream keys and timelines.
+#[derive(Debug, Clone)]
+pub struct Model<'a> {
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    streams: InputStreams,
+    walk_key: StreamKey,
+    shock_keys: Vec<StreamKey>,
+    timelines: Timelines,
+    durations: Vec<Option<i64>>,
+}
+
+/// Everything one trial produced, month-major: `x[t * P + j]` per product,
+/// `x[t * S + s]` per segment.
+#[derive(Debug, Clone, Default)]
+pub struct TrialRecord {
+    /// Months simulated.
+    pub months: usize,
+    /// Number of products P.
+    pub n_products: usize,
+    /// Number of segments S.
+    pub n_segments: usize,
+    /// Value of every input (by `InputId`) in this trial.
+    pub inputs: Vec<f64>,
+    /// Month index each shock fired in, −1 if not within the horizon.
+    pub shock_months: Vec<i64>,
+    /// Units sold.
+    pub units: Vec<f64>,
+    /// Compute sold, H100e.
+    pub compute_h100e: Vec<f64>,
+    /// Gross spend by buyers, USD.
+    pub gross_usd: Vec<f64>,
+    /// Export fee, USD.
+    pub export_fee_usd: Vec<f64>,
+    /// Buyer price per unit, USD.
+    pub price_usd: Vec<f64>,
+    /// 1 if some segment may buy it, else 0.
+    pub available: Vec<f64>,
+    /// Good units produced (domestic products; 0 for foreign).
+    pub production_units: Vec<f64>,
+    /// Unsold units at the end of the month (domestic products).
+    pub inventory_units: Vec<f64>,
+    /// Demand after the price response, H100e.
+    pub segment_demand_h100e: Vec<f64>,
+    /// Compute bought, H100e.
+    pub segment_purchased_h100e: Vec<f64>,
+    /// Compute demanded but not bought, H100e.
+    pub segment_unmet_h100e: Vec<f64>,
+    /// Foreign compute cut by the mandate, H100e.
+    pub segment_mandate_cut_h100e: Vec<f64>,
+}
+
+impl TrialRecord {
+    fn reset(&mut self, months: usize, p: usize, s: usize, n_inputs: usize, n_shocks: usize) {
+        self.months = months;
+        self.n_products = p;
+        self.n_segments = s;
+        self.inputs.resize(n_inputs, 0.0);
+        self.shock_months.resize(n_shocks, -1);
+        for v in [
+            &mut self.units,
+            &mut self.compute_h100e,
+            &mut self.gross_usd,
+            &mut self.export_fee_usd,
+            &mut self.price_usd,
+            &mut self.available,
+            &mut self.production_units,
+            &mut self.inventory_units,
+        ] {
+            v.clear();
+            v.resize(months * p, 0.0);
+        }
+        for v in [
+            &mut self.segment_demand_h100e,
+            &mut self.segment_purchased_h100e,
+            &mut self.segment_unmet_h100e,
+            &mut self.segment_mandate_cut_h100e,
+        ] {
+            v.clear();
+            v.resize(months * s, 0.0);
+        }
+    }
+}
+
+/// Per-thread buffers reused across trials.
+#[derive(Debug, Clone, Default)]
+pub struct Workspace {
+    clearing: Clearing,
+    fired: Vec<Option<i64>>,
+    cap_left: Vec<f64>,
+    inventory: Vec<f64>,
+    cap_units: Vec<f64>,
+    quality_price: Vec<f64>,
+    reference_quality_price: Vec<f64>,
+    fee: Vec<f64>,
+    launched: Vec<bool>,
+    import_rule: Vec<Option<RuleSource>>,
+    export_open: Vec<bool>,
+    segment_available: Vec<bool>,
+    production: Vec<f64>,
+    h100e: Vec<f64>,
+    domestic: Vec<bool>,
+}
+
+impl<'a> Model<'a> {
+    /// Prepares `scenario` to run with `seed`.
+    pub fn new(scenario: &'a Scenario, seed: u64) -> Self {
+        Model {
+            scenario,
+            streams: InputStreams::new(scenario, seed),
+            walk_key: StreamKey::new(seed, DEMAND_WALK_PATH),
+            shock_keys: scenario.shocks.iter().map(|s| StreamKey::new(seed, &s.month_path)).collect(),
+            timelines: Timelines::new(scenario),
+            durations: scenario.shocks.iter().map(|s| s.duration_months).collect(),
+        }
+    }
+
+    fn export_rule(&self, src: RuleSource) -> &ExportRule {
+        match src {
+            RuleSource::Scheduled(i) => &self.scenario.export_rules[i].rule,
+            RuleSource::Shock(i) => match &self.scenario.shocks[i].rule {
+                ShockRule::Export(r) => r,
+                _ => unreachable!("export timelines hold export shocks only"),
+            },
+        }
+    }
+
+    fn import_rule(&self, src: RuleSource) -> &ImportRule {
+        match src {
+            RuleSource::Scheduled(i) => &self.scenario.import_rules[i].rule,
+            RuleSource::Shock(i) => match &self.scenario.shocks[i].rule {
+                ShockRule::Import(r) => r,
+                _ => unreachable!("import timelines hold import shocks only"),
+            },
+        }
+    }
+
+    fn mandate(&self, src: RuleSource) -> &Mandate {
+        match src {
+            RuleSource::Scheduled(i) => &self.scenario.mandates[i].rule,
+            RuleSource::Shock(i) => match &self.scenario.shocks[i].rule {
+                ShockRule::Mandate(m) => m,
+                _ => unreachable!("mandate timelines hold mandate shocks only"),
+            },
+        }
+    }
+
+    /// Index of an import rule's cumulative-cap counter.
+    fn cap_slot(&self, src: RuleSource) -> usize {
+        match src {
+            RuleSource::Scheduled(i) => i,
+            RuleSource::Shock(i) => self.scenario.import_rules.len() + i,
+        }
+    }
+
+    /// Runs trial `trial` into `rec`.
+    pub fn run_trial(&self, trial: u64, ws: &mut Workspace, rec: &mut TrialRecord) {
+        let sc = self.scenario;
+        let (np, ns, months) = (sc.products.len(), sc.segments.len(), sc.months);
+        rec.reset(months, np, ns, sc.inputs.len(), sc.shocks.len());
+        self.streams.draw_all(sc, trial, &mut rec.inputs);
+        let v = &rec.inputs;
+
+        // Shocks: one uniform each.
+        ws.fired.clear();
+        for (i, sh) in sc.shocks.iter().enumerate() {
+            let m = shock_month(sh.trigger, sh.window, months as i64, self.shock_keys[i].uniform(trial));
+            ws.fired.push(m);
+            rec.shock_months[i] = m.unwrap_or(-1);
+        }
+
+        // Per-trial state.
+        ws.cap_left.clear();
+        for r in &sc.import_rules {
+            ws.cap_left.push(r.rule.cumulative_cap_units.map_or(f64::INFINITY, |c| v[c.0]));
+        }
+        for sh in &sc.shocks {
+            let cap = match &sh.rule {
+                ShockRule::Import(r) => r.cumulative_cap_units.map_or(f64::INFINITY, |c| v[c.0]),
+                _ => f64::INFINITY,
+            };
+            ws.cap_left.push(cap);
+        }
+        ws.inventory.clear();
+        ws.h100e.clear();
+        ws.domestic.clear();
+        for p in &sc.products {
+            ws.inventory.push(p.production.as_ref().map_or(0.0, |pr| v[pr.initial_inventory_units.0]));
+            ws.h100e.push(p.h100e);
+            ws.domestic.push(p.domestic);
+        }
+        for buf in [&mut ws.cap_units, &mut ws.quality_price, &mut ws.reference_quality_price, &mut ws.fee, &mut ws.production] {
+            buf.clear();
+            buf.resize(np, 0.0);
+        }
+        ws.launched.clear();
+        ws.launched.resize(np, false);
+        ws.export_open.clear();
+        ws.export_open.resize(np, false);
+        ws.import_rule.clear();
+        ws.import_rule.resize(np, None);
+        ws.segment_available.clear();
+        ws.segment_available.resize(ns * np, false);
+
+        let d = &sc.demand;
+        let d0 = v[d.initial_h100e.0];
+        let growth = v[d.annual_growth.0];
+        let vol = v[d.monthly_volatility.0];
+        let eta = v[d.price_elasticity.0];
+        let standard_normal = Distribution::Normal { mean: 0.0, sd: 1.0, min: f64::NEG_INFINITY, max: f64::INFINITY };
+        let mut walk = self.walk_key.open(trial);
+        let mut ln_walk = 0.0;
+
+        for t in 0..months {
+            let ti = t as i64;
+            // Demand: growth times a mean-one geometric random walk.
+            if t > 0 && vol > 0.0 {
+                ln_walk += vol * standard_normal.quantile(walk.next_uniform()) - 0.5 * vol * vol;
+            }
+            let demand_t = d0 * ((ti as f64 / 12.0) * (1.0 + growth).ln()).exp() * ln_walk.exp();
+
+            // Products: launch, rules, caps, prices.
+            for (j, p) in sc.products.iter().enumerate() {
+                let launched = ti >= p.launch_month;
+                ws.launched[j] = launched;
+                let list = v[p.price_usd.0] * ((ti as f64 / 12.0) * (1.0 + v[p.price_trend.0]).ln()).exp();
+                let quality = p.h100e * v[p.preference.0];
+                ws.reference_quality_price[j] = list / quality;
+                let (mut fee, mut pass) = (0.0, 0.0);
+                let mut cap = f64::INFINITY;
+                ws.export_open[j] = true;
+                ws.import_rule[j] = None;
+                ws.production[j] = 0.0;
+                if p.domestic {
+                    if let (Some(prod), true) = (&p.production, launched) {
+                        ws.production[j] = (production_units(&prod.curve, v, ti) * v[prod.scale.0]).max(0.0);
+                    }
+                    cap = if launched { ws.production[j] + ws.inventory[j] } else { 0.0 };
+                } else {
+                    if let Some(s) = p.supply_units {
+                        cap = v[s.0];
+                    }
+                    if let Some(src) = rule_in_force(&self.timelines.export[j], &ws.fired, &self.durations, ti) {
+                        let r = self.export_rule(src);
+                        ws.export_open[j] = r.regime != ExportRegime::Banned;
+                        fee = r.revenue_fee.map_or(0.0, |f| v[f.0]).min(1.0 - 1e-9);
+                        pass = r.fee_pass_through.map_or(0.0, |f| v[f.0]);
+                        if r.regime == ExportRegime::Licensed {
+                            let quota = r.quota_units.map_or(f64::INFINITY, |q| v[q.0]);
+                            let rate = r.approval_rate.map_or(1.0, |a| v[a.0]);
+                            cap = cap.min(quota * rate);
+                        }
+                    }
+                    if let Some(src) = rule_in_force(&self.timelines.import[j], &ws.fired, &self.durations, ti) {
+                        ws.import_rule[j] = Some(src);
+                        cap = cap.min(ws.cap_left[self.cap_slot(src)]);
+                    }
+                }
+                // The vendor nets list·(1 − (1 − φ) f); buyers pay that grossed up by the fee.
+                let buyer_price = list * (1.0 - (1.0 - pass) * fee) / (1.0 - fee);
+                ws.fee[j] = fee;
+                ws.cap_units[j] = cap.max(0.0);
+                ws.quality_price[j] = buyer_price / quality;
+                rec.price_usd[t * np + j] = buyer_price;
+                rec.production_units[t * np + j] = ws.production[j];
+            }
+
+            // Segments: availability, price response, buyers.
+            ws.clearing.reset(np);
+            for (s, seg) in sc.segments.iter().enumerate() {
+                for j in 0..np {
+                    let open_import = match ws.import_rule[j] {
+                        None => true,
+                        Some(src) => {
+                            let r = self.import_rule(src);
+                            r.regime == ImportRegime::Open && r.segments.as_ref().is_none_or(|l| l.contains(&s))
+                        }
+                    };
+                    let ok = ws.launched[j] && ws.export_open[j] && open_import;
+                    ws.segment_available[s * np + j] = ok;
+                    if ok {
+                        rec.available[t * np + j] = 1.0;
+                    }
+                }
+                let sigma = v[seg.substitution_elasticity.0];
+                let mut demand_s = seg.share * demand_t;
+                if eta != 0.0 {
+                    let avail = &ws.segment_available[s * np..(s + 1) * np];
+                    let ln_p = ln_price_index(sigma, (0..np).filter(|&j| avail[j]).map(|j| ws.quality_price[j]));
+                    let ln_ref = ln_price_index(
+                        sigma,
+                        (0..np).filter(|&j| ws.launched[j]).map(|j| ws.reference_quality_price[j]),
+                    );
+                    if ln_ref.is_finite() {
+                        demand_s *= if ln_p.is_finite() { (eta * (ln_p - ln_ref)).exp() } else { 0.0 };
+                    }
+                }
+                rec.segment_demand_h100e[t * ns + s] = demand_s;
+                let mandate = rule_in_force(&self.timelines.mandate[s], &ws.fired, &self.durations, ti)
+                    .map(|src| self.mandate(src))
+                    .map(|m| BuyerMandate { share: v[m.share.0], basis: m.basis })
+                    .filter(|m| m.share > 0.0);
+                let compliance = if mandate.is_some() { v[seg.mandate_compliance.0] } else { 0.0 };
+                let avail_row = &ws.segment_available[s * np..(s + 1) * np];
+                if compliance > 0.0 {
+                    let buyer = Buyer { segment: s, demand_h100e: compliance * demand_s, sigma, mandate };
+                    ws.clearing.add_buyer(buyer, |j| avail_row[j]);
+                }
+                if compliance < 1.0 {
+                    let buyer = Buyer { segment: s, demand_h100e: (1.0 - compliance) * demand_s, sigma, mandate: None };
+                    ws.clearing.add_buyer(buyer, |j| avail_row[j]);
+                }
+            }
+
+            // Clearing.
+            let offer = ProductOffer {
+                h100e: &ws.h100e,
+                domestic: &ws.domestic,
+                cap_units: &ws.cap_units,
+                quality_price: &ws.quality_price,
+            };
+            clear_market(&offer, &mut ws.clearing);
+
+            // Record the month.
+            for (b, buyer) in ws.clearing.buyers().iter().enumerate() {
+                let k = t * ns + buyer.segment;
+                let mut bought = 0.0;
+                for j in 0..np {
+                    let q = ws.clearing.allocation(b, j);
+                    bought += q;
+                    rec.compute_h100e[t * np + j] += q;
+                }
+                rec.segment_purchased_h100e[k] += bought;
+                rec.segment_unmet_h100e[k] += ws.clearing.unmet(b);
+                rec.segment_mandate_cut_h100e[k] += ws.clearing.mandate_cut(b);
+            }
+            for j in 0..np {
+                let k = t * np + j;
+                let units = rec.compute_h100e[k] / ws.h100e[j];
+                rec.units[k] = units;
+                rec.gross_usd[k] = units * rec.price_usd[k];
+                rec.export_fee_usd[k] = if ws.domestic[j] { 0.0 } else { ws.fee[j] * rec.gross_usd[k] };
+                if ws.domestic[j] {
+                    if ws.launched[j] {
+                        ws.inventory[j] = (ws.production[j] + ws.inventory[j] - units).max(0.0);
+                    }
+                    rec.inventory_units[k] = ws.inventory[j];
+                } else if let Some(src) = ws.import_rule[j] {
+                    let slot = self.cap_slot(src);
+                    ws.cap_left[slot] = (ws.cap_left[slot] - units).max(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// Natural log of the CES price index `(Σ x^(1−σ))^(1/(1−σ))`, computed by
+/// log-sum-exp so that no power overflows; `σ ≈ 1` uses the Cobb–Douglas
+/// limit (geometric mean). `+∞` for an empty set.
+pub fn ln_price_index(sigma: f64, quality_prices: impl Iterator<Item = f64> + Clone) -> f64 {
+    let rho = 1.0 - sigma;
+    if rho.abs() < 1e-9 {
+        let (mut sum, mut n) = (0.0, 0usize);
+        for x in quality_prices {
+            sum += x.ln();
+            n += 1;
+        }
+        return if n == 0 { f64::INFINITY } else { sum / n as f64 };
+    }
+    let max = quality_prices.clone().map(|x| rho * x.ln()).fold(f64::NEG_INFINITY, f64::max);
+    if max == f64::NEG_INFINITY {
+        return f64::INFINITY;
+    }
+    let lse = max + quality_prices.map(|x| (rho * x.ln() - max).exp()).sum::<f64>().ln();
+    lse / rho
+}
