@@ -87,7 +87,10 @@ pub struct RunReport {
 /// reporting the problems of every file.
 pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, AppError> {
     if paths.is_empty() {
-        return Ok(vec![scenario::parse_scenario(BUILTIN_BASELINE, BUILTIN_BASELINE_NAME)?]);
+        return Ok(vec![scenario::parse_scenario(
+            BUILTIN_BASELINE,
+            BUILTIN_BASELINE_NAME,
+        )?]);
     }
     let mut out = Vec::new();
     let mut errors: Vec<ScenarioError> = Vec::new();
@@ -118,7 +121,11 @@ pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, AppError> {
 /// `tradeflow check`: the resolved description of every file.
 pub fn check(paths: &[PathBuf]) -> Result<String, AppError> {
     let scenarios = load_scenarios(paths)?;
-    Ok(scenarios.iter().map(crate::check::describe).collect::<Vec<_>>().join("\n"))
+    Ok(scenarios
+        .iter()
+        .map(crate::check::describe)
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 /// `tradeflow plot DIR`: redraws a results folder's charts (or, for a folder
@@ -126,7 +133,10 @@ pub fn check(paths: &[PathBuf]) -> Result<String, AppError> {
 /// scenario folder's charts).
 pub fn plot(dir: &Path, formats: &[ChartFormat]) -> Result<Vec<PathBuf>, AppError> {
     if !dir.is_dir() {
-        return Err(AppError::Usage(format!("{} is not a results folder", dir.display())));
+        return Err(AppError::Usage(format!(
+            "{} is not a results folder",
+            dir.display()
+        )));
     }
     let mut written = Vec::new();
     if dir.join("timeseries.csv").is_file() {
@@ -157,15 +167,22 @@ pub fn plot(dir: &Path, formats: &[ChartFormat]) -> Result<Vec<PathBuf>, AppErro
 pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunReport, AppError> {
     let scenarios = load_scenarios(&opts.scenarios)?;
     output::prepare_output_dir(&opts.out)?;
-    let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = opts
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| AppError::Threads { threads, reason: e.to_string() })?;
+        .map_err(|e| AppError::Threads {
+            threads,
+            reason: e.to_string(),
+        })?;
     let settings = RunSettings {
         trials: opts.trials,
         seed: opts.seed,
-        memory_budget_bytes: opts.memory_mib.map_or(engine::DEFAULT_MEMORY_BUDGET_BYTES, |m| m << 20),
+        memory_budget_bytes: opts
+            .memory_mib
+            .map_or(engine::DEFAULT_MEMORY_BUDGET_BYTES, |m| m << 20),
     };
     let started = SystemTime::now();
     let clock = Instant::now();
@@ -216,5 +233,9 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunReport, AppError> 
             )
         })
         .collect();
-    Ok(RunReport { folders, comparison, lines })
+    Ok(RunReport {
+        folders,
+        comparison,
+        lines,
+    })
 }

@@ -4,8 +4,8 @@
 use crate::model::{RuleSource, Timelines, rule_in_force};
 use crate::sampling::Distribution;
 use crate::scenario::{
-    ExportRegime, ExportRule, ImportRegime, ImportRule, InputId, Mandate, MandateBasis, ProductionCurve, Scenario,
-    ShockRule, ShockTrigger,
+    ExportRegime, ExportRule, ImportRegime, ImportRule, InputId, Mandate, MandateBasis,
+    ProductionCurve, Scenario, ShockRule, ShockTrigger,
 };
 use std::fmt::Write;
 
@@ -61,11 +61,27 @@ pub fn describe(sc: &Scenario) -> String {
     let end = sc.start.plus(sc.months as i64 - 1);
     let _ = writeln!(o, "scenario {} — {}", sc.name, sc.title);
     let _ = writeln!(o, "  file: {}", sc.source_file);
-    let _ = writeln!(o, "  months: {} ({} to {}), trials {}, seed {}", sc.months, sc.start, end, sc.trials, sc.seed);
-    let _ = writeln!(o, "  market: {} (home origin {})", sc.market_name, sc.origins[sc.home_origin]);
+    let _ = writeln!(
+        o,
+        "  months: {} ({} to {}), trials {}, seed {}",
+        sc.months, sc.start, end, sc.trials, sc.seed
+    );
+    let _ = writeln!(
+        o,
+        "  market: {} (home origin {})",
+        sc.market_name, sc.origins[sc.home_origin]
+    );
 
-    let drawn = sc.inputs.iter().filter(|i| !matches!(i.distribution, Distribution::Constant(_))).count();
-    let _ = writeln!(o, "\ninputs ({} in all, {drawn} drawn per trial):", sc.inputs.len());
+    let drawn = sc
+        .inputs
+        .iter()
+        .filter(|i| !matches!(i.distribution, Distribution::Constant(_)))
+        .count();
+    let _ = writeln!(
+        o,
+        "\ninputs ({} in all, {drawn} drawn per trial):",
+        sc.inputs.len()
+    );
     let width = sc.inputs.iter().map(|i| i.path.len()).max().unwrap_or(0);
     for i in &sc.inputs {
         let _ = writeln!(o, "  {:width$}  {}", i.path, i.distribution);
@@ -86,19 +102,32 @@ pub fn describe(sc: &Scenario) -> String {
     let _ = writeln!(o, "\nproducts:");
     for p in &sc.products {
         let kind = if p.domestic { "domestic" } else { "foreign" };
-        let launch =
-            if p.launch_month > 0 { format!(", launch {}", sc.start.plus(p.launch_month)) } else { String::new() };
+        let launch = if p.launch_month > 0 {
+            format!(", launch {}", sc.start.plus(p.launch_month))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             o,
             "  {} ({}): vendor {}, origin {} ({kind}), {} H100e/unit, price {} USD{launch}",
-            p.name, p.label, sc.vendors[p.vendor], sc.origins[p.origin], p.h100e, input(sc, p.price_usd)
+            p.name,
+            p.label,
+            sc.vendors[p.vendor],
+            sc.origins[p.origin],
+            p.h100e,
+            input(sc, p.price_usd)
         );
         if let Some(s) = p.supply_units {
             let _ = writeln!(o, "      supply {} units/month", input(sc, s));
         }
         if let Some(prod) = &p.production {
             match &prod.curve {
-                ProductionCurve::Logistic { ceiling_units, midpoint_month, midpoint_shift_months, ramp_months } => {
+                ProductionCurve::Logistic {
+                    ceiling_units,
+                    midpoint_month,
+                    midpoint_shift_months,
+                    ramp_months,
+                } => {
                     let _ = writeln!(
                         o,
                         "      production: logistic, ceiling {} units/month, midpoint {} shifted by {} months, 10→90 % in {} months",
@@ -109,7 +138,10 @@ pub fn describe(sc: &Scenario) -> String {
                     );
                 }
                 ProductionCurve::Schedule(points) => {
-                    let pts: Vec<String> = points.iter().map(|(m, u)| format!("{} {}", sc.start.plus(*m), u)).collect();
+                    let pts: Vec<String> = points
+                        .iter()
+                        .map(|(m, u)| format!("{} {}", sc.start.plus(*m), u))
+                        .collect();
                     let _ = writeln!(o, "      production: schedule {}", pts.join(", "));
                 }
             }
@@ -123,16 +155,29 @@ pub fn describe(sc: &Scenario) -> String {
     }
 
     if !sc.shocks.is_empty() {
-        let _ = writeln!(o, "\nshocks (not in the timeline below; each may fire in its window):");
+        let _ = writeln!(
+            o,
+            "\nshocks (not in the timeline below; each may fire in its window):"
+        );
         for s in &sc.shocks {
             let trig = match s.trigger {
                 ShockTrigger::MonthlyHazard(h) => format!("hazard {h}/month"),
                 ShockTrigger::Probability(p) => format!("probability {p}"),
             };
-            let dur = s.duration_months.map_or("to the end".to_string(), |d| format!("for {d} months"));
+            let dur = s
+                .duration_months
+                .map_or("to the end".to_string(), |d| format!("for {d} months"));
             let rule = match &s.rule {
-                ShockRule::Export(r) => format!("export {}: {}", sc.products[r.product].name, export_text(sc, r)),
-                ShockRule::Import(r) => format!("import {}: {}", sc.products[r.product].name, import_text(sc, r)),
+                ShockRule::Export(r) => format!(
+                    "export {}: {}",
+                    sc.products[r.product].name,
+                    export_text(sc, r)
+                ),
+                ShockRule::Import(r) => format!(
+                    "import {}: {}",
+                    sc.products[r.product].name,
+                    import_text(sc, r)
+                ),
                 ShockRule::Mandate(m) => format!("mandate: {}", mandate_text(sc, m)),
             };
             let _ = writeln!(
@@ -147,7 +192,10 @@ pub fn describe(sc: &Scenario) -> String {
 
     // The timeline: each month's rules in force (shocks unfired), identical
     // consecutive months collapsed.
-    let _ = writeln!(o, "\npolicy timeline (scheduled rules; months with the same rules are grouped):");
+    let _ = writeln!(
+        o,
+        "\npolicy timeline (scheduled rules; months with the same rules are grouped):"
+    );
     let tl = Timelines::new(sc);
     let no_fire = vec![None; sc.shocks.len()];
     let durations: Vec<Option<i64>> = sc.shocks.iter().map(|s| s.duration_months).collect();
@@ -169,11 +217,20 @@ pub fn describe(sc: &Scenario) -> String {
                 _ => "open".into(),
             };
             let not_yet = if launched { "" } else { " (not launched)" };
-            parts.push(format!("{}{not_yet}: export {ex_text}; import {im_text}", p.name));
+            parts.push(format!(
+                "{}{not_yet}: export {ex_text}; import {im_text}",
+                p.name
+            ));
         }
         for (s, seg) in sc.segments.iter().enumerate() {
-            if let Some(RuleSource::Scheduled(i)) = rule_in_force(&tl.mandate[s], &no_fire, &durations, t) {
-                parts.push(format!("{} mandate: {}", seg.name, mandate_text(sc, &sc.mandates[i].rule)));
+            if let Some(RuleSource::Scheduled(i)) =
+                rule_in_force(&tl.mandate[s], &no_fire, &durations, t)
+            {
+                parts.push(format!(
+                    "{} mandate: {}",
+                    seg.name,
+                    mandate_text(sc, &sc.mandates[i].rule)
+                ));
             }
         }
         parts.join("\n      ")

@@ -10,7 +10,11 @@ use tradeflow::app::{self, RunOptions};
 use tradeflow::charts::ChartFormat;
 
 #[derive(Parser)]
-#[command(name = "tradeflow", version, about = "Monte Carlo engine for the trade in AI accelerators under export controls")]
+#[command(
+    name = "tradeflow",
+    version,
+    about = "Monte Carlo engine for the trade in AI accelerators under export controls"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -26,7 +26,10 @@ pub struct SeriesName {
 
 impl Sink for Vec<SeriesName> {
     fn put(&mut self, metric: &'static str, entity: &str, _: f64) {
-        self.push(SeriesName { metric, entity: entity.to_string() });
+        self.push(SeriesName {
+            metric,
+            entity: entity.to_string(),
+        });
     }
 }
 
@@ -79,7 +82,13 @@ fn share(part: f64, whole: f64) -> f64 {
 }
 
 /// Emits the metrics of month `t`.
-pub fn month_metrics(sc: &Scenario, rec: &TrialRecord, t: usize, scratch: &mut Scratch, sink: &mut impl Sink) {
+pub fn month_metrics(
+    sc: &Scenario,
+    rec: &TrialRecord,
+    t: usize,
+    scratch: &mut Scratch,
+    sink: &mut impl Sink,
+) {
     let (np, ns) = (rec.n_products, rec.n_segments);
     let seg = |v: &[f64], s: usize| v[t * ns + s];
     let (mut demand, mut bought, mut unmet, mut cut) = (0.0, 0.0, 0.0, 0.0);
@@ -94,7 +103,11 @@ pub fn month_metrics(sc: &Scenario, rec: &TrialRecord, t: usize, scratch: &mut S
     sink.put("unmet_h100e", "market", unmet);
     sink.put("mandate_cut_h100e", "market", cut);
     for (s, segment) in sc.segments.iter().enumerate() {
-        sink.put("unmet_h100e", &segment.name, seg(&rec.segment_unmet_h100e, s));
+        sink.put(
+            "unmet_h100e",
+            &segment.name,
+            seg(&rec.segment_unmet_h100e, s),
+        );
     }
     let k = |j: usize| t * np + j;
     for (j, p) in sc.products.iter().enumerate() {
@@ -131,24 +144,49 @@ pub fn month_metrics(sc: &Scenario, rec: &TrialRecord, t: usize, scratch: &mut S
     }
     let total_compute: f64 = scratch.origin_b.iter().sum();
     for (o, name) in sc.origins.iter().enumerate() {
-        sink.put("share_compute", name, share(scratch.origin_b[o], total_compute));
+        sink.put(
+            "share_compute",
+            name,
+            share(scratch.origin_b[o], total_compute),
+        );
     }
     for (v, name) in sc.vendors.iter().enumerate() {
-        sink.put("share_compute", name, share(scratch.vendor_c[v], total_compute));
+        sink.put(
+            "share_compute",
+            name,
+            share(scratch.vendor_c[v], total_compute),
+        );
     }
     for (v, name) in sc.vendors.iter().enumerate() {
-        sink.put("share_revenue", name, share(scratch.vendor_a[v], total_gross));
+        sink.put(
+            "share_revenue",
+            name,
+            share(scratch.vendor_a[v], total_gross),
+        );
     }
     for j in sc.domestic_products() {
-        sink.put("production_units", &sc.products[j].name, rec.production_units[k(j)]);
+        sink.put(
+            "production_units",
+            &sc.products[j].name,
+            rec.production_units[k(j)],
+        );
     }
     for j in sc.domestic_products() {
-        sink.put("inventory_units", &sc.products[j].name, rec.inventory_units[k(j)]);
+        sink.put(
+            "inventory_units",
+            &sc.products[j].name,
+            rec.inventory_units[k(j)],
+        );
     }
 }
 
 /// Emits the metrics over the whole horizon.
-pub fn horizon_metrics(sc: &Scenario, rec: &TrialRecord, scratch: &mut Scratch, sink: &mut impl Sink) {
+pub fn horizon_metrics(
+    sc: &Scenario,
+    rec: &TrialRecord,
+    scratch: &mut Scratch,
+    sink: &mut impl Sink,
+) {
     let (np, ns, months) = (rec.n_products, rec.n_segments, rec.months);
     scratch.reset(sc.vendors.len(), sc.origins.len());
     let mut total_gross = 0.0;
@@ -178,9 +216,21 @@ pub fn horizon_metrics(sc: &Scenario, rec: &TrialRecord, scratch: &mut Scratch, 
         sink.put("total_units", &p.name, units);
     }
     let sum_seg = |v: &[f64]| -> f64 { v[..months * ns].iter().sum() };
-    sink.put("total_demand_h100e", "market", sum_seg(&rec.segment_demand_h100e));
-    sink.put("total_purchased_h100e", "market", sum_seg(&rec.segment_purchased_h100e));
-    sink.put("total_unmet_h100e", "market", sum_seg(&rec.segment_unmet_h100e));
+    sink.put(
+        "total_demand_h100e",
+        "market",
+        sum_seg(&rec.segment_demand_h100e),
+    );
+    sink.put(
+        "total_purchased_h100e",
+        "market",
+        sum_seg(&rec.segment_purchased_h100e),
+    );
+    sink.put(
+        "total_unmet_h100e",
+        "market",
+        sum_seg(&rec.segment_unmet_h100e),
+    );
     // Final month shares.
     let last = months - 1;
     scratch.origin_a.iter_mut().for_each(|x| *x = 0.0);
@@ -192,18 +242,34 @@ pub fn horizon_metrics(sc: &Scenario, rec: &TrialRecord, scratch: &mut Scratch, 
     }
     let last_total: f64 = scratch.origin_a.iter().sum();
     for (o, name) in sc.origins.iter().enumerate() {
-        sink.put("final_share_compute", name, share(scratch.origin_a[o], last_total));
+        sink.put(
+            "final_share_compute",
+            name,
+            share(scratch.origin_a[o], last_total),
+        );
     }
     for (v, name) in sc.vendors.iter().enumerate() {
-        sink.put("final_share_compute", name, share(scratch.vendor_a[v], last_total));
+        sink.put(
+            "final_share_compute",
+            name,
+            share(scratch.vendor_a[v], last_total),
+        );
     }
     // Compute-weighted over the horizon: total compute of each / all compute bought.
     let total_compute: f64 = scratch.origin_b.iter().sum();
     for (o, name) in sc.origins.iter().enumerate() {
-        sink.put("mean_share_compute", name, share(scratch.origin_b[o], total_compute));
+        sink.put(
+            "mean_share_compute",
+            name,
+            share(scratch.origin_b[o], total_compute),
+        );
     }
     for (v, name) in sc.vendors.iter().enumerate() {
-        sink.put("mean_share_compute", name, share(scratch.vendor_c[v], total_compute));
+        sink.put(
+            "mean_share_compute",
+            name,
+            share(scratch.vendor_c[v], total_compute),
+        );
     }
 }
 

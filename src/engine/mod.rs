@@ -5,10 +5,12 @@ mod progress;
 mod run;
 mod stats;
 
-pub use metrics::{MetricLayout, Scratch, SeriesName, Sink, SliceSink, horizon_metrics, month_metrics};
+pub use metrics::{
+    MetricLayout, Scratch, SeriesName, Sink, SliceSink, horizon_metrics, month_metrics,
+};
 pub use progress::ProgressBar;
 pub use run::{
-    DEFAULT_MEMORY_BUDGET_BYTES, EngineError, NoProgress, Progress, RunSettings, ScenarioResults, drawn_inputs,
-    run_scenario, run_scenarios,
+    DEFAULT_MEMORY_BUDGET_BYTES, EngineError, NoProgress, Progress, RunSettings, ScenarioResults,
+    drawn_inputs, run_scenario, run_scenarios,
 };
 pub use stats::{QUANTILES, STAT_COLUMNS, Stats};

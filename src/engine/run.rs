@@ -39,7 +39,11 @@ pub struct RunSettings {
 
 impl Default for RunSettings {
     fn default() -> Self {
-        RunSettings { trials: None, seed: None, memory_budget_bytes: DEFAULT_MEMORY_BUDGET_BYTES }
+        RunSettings {
+            trials: None,
+            seed: None,
+            memory_budget_bytes: DEFAULT_MEMORY_BUDGET_BYTES,
+        }
     }
 }
 
@@ -136,7 +140,10 @@ pub fn run_scenarios(
         memory_budget_bytes: settings.memory_budget_bytes / scenarios.len().max(1),
         ..settings.clone()
     };
-    scenarios.par_iter().map(|sc| run_scenario(sc, &share, progress, stop)).collect()
+    scenarios
+        .par_iter()
+        .map(|sc| run_scenario(sc, &share, progress, stop))
+        .collect()
 }
 
 /// Runs one scenario's trials and aggregates them.
@@ -157,13 +164,19 @@ pub fn run_scenario(
     let n_horizon = layout.horizon.len();
     let mut table_columns: Vec<String> = drawn.iter().map(|&i| sc.inputs[i].path.clone()).collect();
     table_columns.extend(sc.shocks.iter().map(|s| s.month_path.clone()));
-    table_columns.extend(layout.horizon.iter().map(|s| format!("{}:{}", s.metric, s.entity)));
+    table_columns.extend(
+        layout
+            .horizon
+            .iter()
+            .map(|s| format!("{}:{}", s.metric, s.entity)),
+    );
     let n_cols = table_columns.len();
 
     // Plan the passes.
     let table_bytes = n * n_cols * 8;
     let series_bytes = (n * months * 8).max(1);
-    let per_pass = (settings.memory_budget_bytes.saturating_sub(table_bytes) / series_bytes).clamp(1, n_monthly.max(1));
+    let per_pass = (settings.memory_budget_bytes.saturating_sub(table_bytes) / series_bytes)
+        .clamp(1, n_monthly.max(1));
     let passes = n_monthly.div_ceil(per_pass).max(1);
     progress.add_work(trials * passes as u64);
 
@@ -171,12 +184,17 @@ pub fn run_scenario(
     let mut monthly: Vec<Stats> = Vec::with_capacity(n_monthly * months);
     let first_error: Mutex<Option<(u64, EngineError)>> = Mutex::new(None);
     for pass in 0..passes {
-        let series: Vec<usize> = (pass * per_pass..((pass + 1) * per_pass).min(n_monthly)).collect();
+        let series: Vec<usize> =
+            (pass * per_pass..((pass + 1) * per_pass).min(n_monthly)).collect();
         let stride = series.len() * months;
         let mut store = vec![0.0; n * stride];
         let with_table = pass == 0;
         let mut empty_table: Vec<f64> = Vec::new();
-        let table_target: &mut Vec<f64> = if with_table { &mut table } else { &mut empty_table };
+        let table_target: &mut Vec<f64> = if with_table {
+            &mut table
+        } else {
+            &mut empty_table
+        };
         let table_chunk = if with_table { BLOCK_TRIALS * n_cols } else { 0 };
         let work = |state: &mut (Workspace, TrialRecord, Scratch, Vec<f64>),
                     block: usize,
@@ -193,7 +211,13 @@ pub fn run_scenario(
                 let trial = (first + local) as u64;
                 model.run_trial(trial, ws, rec);
                 for t in 0..months {
-                    month_metrics(sc, rec, t, scratch, &mut SliceSink::new(&mut month_buf[t * n_monthly..]));
+                    month_metrics(
+                        sc,
+                        rec,
+                        t,
+                        scratch,
+                        &mut SliceSink::new(&mut month_buf[t * n_monthly..]),
+                    );
                 }
                 if let Some(bad) = month_buf.iter().position(|x| !x.is_finite()) {
                     let (t, s) = (bad / n_monthly, bad % n_monthly);
@@ -230,18 +254,29 @@ pub fn run_scenario(
             }
             progress.advance(count as u64);
         };
-        let init = || (Workspace::default(), TrialRecord::default(), Scratch::default(), Vec::new());
+        let init = || {
+            (
+                Workspace::default(),
+                TrialRecord::default(),
+                Scratch::default(),
+                Vec::new(),
+            )
+        };
         if with_table {
             store
                 .par_chunks_mut(BLOCK_TRIALS * stride)
                 .zip(table_target.par_chunks_mut(table_chunk.max(1)))
                 .enumerate()
-                .for_each_init(init, |state, (block, (sc_chunk, tb_chunk))| work(state, block, sc_chunk, tb_chunk));
+                .for_each_init(init, |state, (block, (sc_chunk, tb_chunk))| {
+                    work(state, block, sc_chunk, tb_chunk)
+                });
         } else {
             store
                 .par_chunks_mut(BLOCK_TRIALS * stride)
                 .enumerate()
-                .for_each_init(init, |state, (block, sc_chunk)| work(state, block, sc_chunk, &mut []));
+                .for_each_init(init, |state, (block, sc_chunk)| {
+                    work(state, block, sc_chunk, &mut [])
+                });
         }
         if stop.load(Ordering::Relaxed) {
             return Err(EngineError::Interrupted);

@@ -15,15 +15,24 @@ pub struct Stats {
     pub mean: f64,
     /// Sample standard deviation (divisor n − 1; 0 for one value).
     pub sd: f64,
-    /// Quantiles at [`QUANTILES`].
-    pub quantiles: [f64; 5],
+    /// 5th percentile.
+    pub p5: f64,
+    /// 25th percentile.
+    pub p25: f64,
+    /// Median.
+    pub p50: f64,
+    /// 75th percentile.
+    pub p75: f64,
+    /// 95th percentile.
+    pub p95: f64,
 }
 
 impl Stats {
     /// The values in [`STAT_COLUMNS`] order.
     pub fn columns(&self) -> [f64; 7] {
-        let q = self.quantiles;
-        [self.mean, self.sd, q[0], q[1], q[2], q[3], q[4]]
+        [
+            self.mean, self.sd, self.p5, self.p25, self.p50, self.p75, self.p95,
+        ]
     }
 
     /// Summarises `values` (reordered in place for the quantiles).
@@ -31,7 +40,15 @@ impl Stats {
     pub fn of(values: &mut [f64]) -> Stats {
         let n = values.len();
         if n == 0 {
-            return Stats { mean: 0.0, sd: 0.0, quantiles: [0.0; 5] };
+            return Stats {
+                mean: 0.0,
+                sd: 0.0,
+                p5: 0.0,
+                p25: 0.0,
+                p50: 0.0,
+                p75: 0.0,
+                p95: 0.0,
+            };
         }
         let mean = values.iter().sum::<f64>() / n as f64;
         let sd = if n > 1 {
@@ -49,14 +66,31 @@ impl Stats {
             let (_, x_lo, _) = values[floor..].select_nth_unstable_by(lo - floor, f64::total_cmp);
             let x_lo = *x_lo;
             let x_hi = if frac > 0.0 && lo + 1 < n {
-                values[lo + 1..].iter().copied().fold(f64::INFINITY, f64::min)
+                values[lo + 1..]
+                    .iter()
+                    .copied()
+                    .fold(f64::INFINITY, f64::min)
             } else {
                 x_lo
             };
             quantiles[k] = x_lo + frac * (x_hi - x_lo);
             floor = lo;
         }
-        Stats { mean, sd, quantiles }
+        let [p5, p25, p50, p75, p95] = quantiles;
+        Stats {
+            mean,
+            sd,
+            p5,
+            p25,
+            p50,
+            p75,
+            p95,
+        }
+    }
+
+    /// The quantiles at [`QUANTILES`], in order.
+    pub fn quantiles(&self) -> [f64; 5] {
+        [self.p5, self.p25, self.p50, self.p75, self.p95]
     }
 }
 
@@ -70,7 +104,7 @@ mod tests {
         let mut v = [10.0, 2.0, 4.0, 1.0, 3.0];
         let s = Stats::of(&mut v);
         let expect = [1.2, 2.0, 3.0, 4.0, 8.8];
-        for (a, b) in s.quantiles.iter().zip(expect) {
+        for (a, b) in s.quantiles().iter().zip(expect) {
             assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
         assert_eq!(s.mean, 4.0);
@@ -80,7 +114,9 @@ mod tests {
 
     #[test]
     fn quantiles_of_many_values_agree_with_a_full_sort() {
-        let mut v: Vec<f64> = (0..1001).map(|i| ((i * 7919) % 1001) as f64 * 0.5).collect();
+        let mut v: Vec<f64> = (0..1001)
+            .map(|i| ((i * 7919) % 1001) as f64 * 0.5)
+            .collect();
         let mut sorted = v.clone();
         sorted.sort_by(f64::total_cmp);
         let s = Stats::of(&mut v);
@@ -88,7 +124,7 @@ mod tests {
             let h = 1000.0 * q;
             let lo = h.floor() as usize;
             let exact = sorted[lo] + (h - lo as f64) * (sorted[(lo + 1).min(1000)] - sorted[lo]);
-            assert_eq!(s.quantiles[k], exact);
+            assert_eq!(s.quantiles()[k], exact);
         }
     }
 

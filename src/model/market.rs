@@ -129,7 +129,12 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     let p = clearing.n_products;
     let nb = clearing.buyers.len();
     let c = clearing;
-    for v in [&mut c.log_weight, &mut c.allocation, &mut c.pending, &mut c.short] {
+    for v in [
+        &mut c.log_weight,
+        &mut c.allocation,
+        &mut c.pending,
+        &mut c.short,
+    ] {
         v.clear();
         v.resize(nb * p, 0.0);
     }
@@ -163,14 +168,20 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     // 3. Mandate cut.
     let mut freed_any = false;
     for b in 0..nb {
-        let Some(m) = c.buyers[b].mandate else { continue };
+        let Some(m) = c.buyers[b].mandate else {
+            continue;
+        };
         let (dom, foreign) = nest_totals(c, offer, b, m.basis);
         let total = dom + foreign;
         if total <= 0.0 || dom >= m.share * total * (1.0 - 1e-12) {
             continue;
         }
         let allowed = dom * (1.0 - m.share) / m.share;
-        let factor = if foreign > 0.0 { (allowed / foreign).clamp(0.0, 1.0) } else { 1.0 };
+        let factor = if foreign > 0.0 {
+            (allowed / foreign).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
         for j in 0..p {
             if offer.domestic[j] {
                 continue;
@@ -206,12 +217,15 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
         }
         water_fill(c, offer);
     }
-    // 5. Negligible quantities are zero.
+    // 5. Negligible quantities are zero: below 1e-9 of the buyer's demand, and
+    //    of the product's cap too, so that a small buyer's real share of a
+    //    product swamped by a huge one is not thrown away.
     for b in 0..nb {
         let tiny = NEGLIGIBLE * c.buyers[b].demand_h100e;
         for j in 0..p {
             let k = b * p + j;
-            if c.allocation[k] != 0.0 && c.allocation[k] < tiny {
+            let cap = offer.cap_units[j] * offer.h100e[j];
+            if c.allocation[k] != 0.0 && c.allocation[k] < tiny.min(NEGLIGIBLE * cap) {
                 c.unmet[b] += c.allocation[k];
                 c.allocation[k] = 0.0;
             }
@@ -235,7 +249,11 @@ fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
     for j in 0..p {
         let k = b * p + j;
         c.log_weight[k] = if c.available[k] {
-            if cobb_douglas { 0.0 } else { rho * offer.quality_price[j].ln() }
+            if cobb_douglas {
+                0.0
+            } else {
+                rho * offer.quality_price[j].ln()
+            }
         } else {
             f64::NEG_INFINITY
         };
@@ -244,18 +262,27 @@ fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
     let row = b * p..(b + 1) * p;
     // Within-nest log-sum-exp and, for the units basis, units per compute of each nest.
     let lse = |dom: bool, w: &[f64]| -> f64 {
-        let max = (0..p).filter(|&j| offer.domestic[j] == dom).map(|j| w[j]).fold(f64::NEG_INFINITY, f64::max);
+        let max = (0..p)
+            .filter(|&j| offer.domestic[j] == dom)
+            .map(|j| w[j])
+            .fold(f64::NEG_INFINITY, f64::max);
         if max == f64::NEG_INFINITY {
             return max;
         }
-        max + (0..p).filter(|&j| offer.domestic[j] == dom).map(|j| (w[j] - max).exp()).sum::<f64>().ln()
+        max + (0..p)
+            .filter(|&j| offer.domestic[j] == dom)
+            .map(|j| (w[j] - max).exp())
+            .sum::<f64>()
+            .ln()
     };
     let w = &c.log_weight[row.clone()];
     let lse_dom = lse(true, w);
     let lse_for = lse(false, w);
     if lse_dom == f64::NEG_INFINITY {
         // No domestic product available: the mandate forbids foreign ones too.
-        c.log_weight[row].iter_mut().for_each(|x| *x = f64::NEG_INFINITY);
+        c.log_weight[row]
+            .iter_mut()
+            .for_each(|x| *x = f64::NEG_INFINITY);
         return;
     }
     if lse_for == f64::NEG_INFINITY {
@@ -294,14 +321,24 @@ fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
         if c.log_weight[k] == f64::NEG_INFINITY {
             continue;
         }
-        c.log_weight[k] += if offer.domestic[j] { ln_dom - lse_dom } else { ln_for - lse_for };
+        c.log_weight[k] += if offer.domestic[j] {
+            ln_dom - lse_dom
+        } else {
+            ln_for - lse_for
+        };
     }
 }
 
 /// Spreads `amount` of buyer `b`'s compute over its wanted, unsaturated
 /// products accepted by `allow`, in proportion to its targets, as pending
 /// requests; foreign requests stop at the buyer's allowance. Returns what was placed.
-fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, allow: impl Fn(usize) -> bool) -> f64 {
+fn spread(
+    c: &mut Clearing,
+    offer: &ProductOffer,
+    b: usize,
+    amount: f64,
+    allow: impl Fn(usize) -> bool,
+) -> f64 {
     let p = c.n_products;
     let mut max = f64::NEG_INFINITY;
     for j in 0..p {
@@ -316,7 +353,11 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, allow: 
     let mut total = 0.0;
     for j in 0..p {
         let w = c.log_weight[b * p + j];
-        c.scratch[j] = if !c.saturated[j] && allow(j) && w > f64::NEG_INFINITY { (w - max).exp() } else { 0.0 };
+        c.scratch[j] = if !c.saturated[j] && allow(j) && w > f64::NEG_INFINITY {
+            (w - max).exp()
+        } else {
+            0.0
+        };
         total += c.scratch[j];
     }
     // Foreign part against the allowance (in the mandate's basis).
@@ -329,7 +370,11 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, allow: 
             .map(|j| amount * c.scratch[j] / total / basis_divisor(offer, j, m.basis))
             .sum();
         if foreign_basis > c.allowance[b] {
-            foreign_scale = if foreign_basis > 0.0 { c.allowance[b] / foreign_basis } else { 0.0 };
+            foreign_scale = if foreign_basis > 0.0 {
+                c.allowance[b] / foreign_basis
+            } else {
+                0.0
+            };
         }
         c.allowance[b] -= foreign_basis * foreign_scale;
     }
@@ -362,7 +407,11 @@ fn nest_totals(c: &Clearing, offer: &ProductOffer, b: usize, basis: MandateBasis
     let (mut dom, mut foreign) = (0.0, 0.0);
     for j in 0..p {
         let q = c.allocation[b * p + j] / basis_divisor(offer, j, basis);
-        if offer.domestic[j] { dom += q } else { foreign += q }
+        if offer.domestic[j] {
+            dom += q
+        } else {
+            foreign += q
+        }
     }
     (dom, foreign)
 }
@@ -380,7 +429,11 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
             if total <= 0.0 {
                 continue;
             }
-            let ratio = if total > c.remaining[j] { c.remaining[j] / total } else { 1.0 };
+            let ratio = if total > c.remaining[j] {
+                c.remaining[j] / total
+            } else {
+                1.0
+            };
             for b in 0..nb {
                 let k = b * p + j;
                 let req = c.pending[k];

@@ -4,12 +4,14 @@
 //! a [`TrialRecord`] using a per-thread [`Workspace`], allocating nothing once
 //! the buffers have grown to size.
 
+mod invariants;
 mod market;
 mod policy;
 mod production;
 mod trial;
 
+pub use invariants::{check_month, check_record};
 pub use market::{Buyer, BuyerMandate, Clearing, NEGLIGIBLE, ProductOffer, clear_market};
 pub use policy::{Candidate, RuleSource, Timelines, rule_in_force, shock_month};
 pub use production::production_units;
-pub use trial::{Model, TrialRecord, Workspace};
+pub use trial::{Model, MonthView, TrialRecord, Workspace, ln_price_index};

@@ -44,20 +44,39 @@ impl Timelines {
             import: vec![Vec::new(); np],
             mandate: vec![Vec::new(); ns],
         };
-        let unset = RuleWindow { from: 0, until: None };
+        let unset = RuleWindow {
+            from: 0,
+            until: None,
+        };
         for (i, r) in scenario.export_rules.iter().enumerate() {
-            t.export[r.rule.product].push(Candidate { source: RuleSource::Scheduled(i), window: r.window, order: r.order });
+            t.export[r.rule.product].push(Candidate {
+                source: RuleSource::Scheduled(i),
+                window: r.window,
+                order: r.order,
+            });
         }
         for (i, r) in scenario.import_rules.iter().enumerate() {
-            t.import[r.rule.product].push(Candidate { source: RuleSource::Scheduled(i), window: r.window, order: r.order });
+            t.import[r.rule.product].push(Candidate {
+                source: RuleSource::Scheduled(i),
+                window: r.window,
+                order: r.order,
+            });
         }
         for (i, r) in scenario.mandates.iter().enumerate() {
             for &s in &r.rule.segments {
-                t.mandate[s].push(Candidate { source: RuleSource::Scheduled(i), window: r.window, order: r.order });
+                t.mandate[s].push(Candidate {
+                    source: RuleSource::Scheduled(i),
+                    window: r.window,
+                    order: r.order,
+                });
             }
         }
         for (i, sh) in scenario.shocks.iter().enumerate() {
-            let c = Candidate { source: RuleSource::Shock(i), window: unset, order: i };
+            let c = Candidate {
+                source: RuleSource::Shock(i),
+                window: unset,
+                order: i,
+            };
             match &sh.rule {
                 ShockRule::Export(r) => t.export[r.product].push(c),
                 ShockRule::Import(r) => t.import[r.product].push(c),
@@ -88,7 +107,13 @@ pub fn rule_in_force(
         let (window, is_shock) = match c.source {
             RuleSource::Scheduled(_) => (c.window, 0u8),
             RuleSource::Shock(i) => match fired[i] {
-                Some(k) => (RuleWindow { from: k, until: durations[i].map(|d| k + d - 1) }, 1u8),
+                Some(k) => (
+                    RuleWindow {
+                        from: k,
+                        until: durations[i].map(|d| k + d - 1),
+                    },
+                    1u8,
+                ),
                 None => continue,
             },
         };
@@ -118,7 +143,11 @@ pub fn shock_month(trigger: ShockTrigger, window: (i64, i64), months: i64, u: f6
                 return None;
             }
             // Geometric: P(first fire at month i of the window) = h (1 − h)^i.
-            let i = if h >= 1.0 { 0.0 } else { ((1.0 - u).ln() / (1.0 - h).ln()).floor() };
+            let i = if h >= 1.0 {
+                0.0
+            } else {
+                ((1.0 - u).ln() / (1.0 - h).ln()).floor()
+            };
             if i >= len as f64 {
                 return None;
             }
@@ -141,29 +170,64 @@ mod tests {
     use super::*;
 
     fn sched(i: usize, from: i64, until: Option<i64>) -> Candidate {
-        Candidate { source: RuleSource::Scheduled(i), window: RuleWindow { from, until }, order: i }
+        Candidate {
+            source: RuleSource::Scheduled(i),
+            window: RuleWindow { from, until },
+            order: i,
+        }
     }
 
     #[test]
     fn latest_from_wins_and_earlier_rule_returns_after_until() {
         let c = [sched(0, 0, None), sched(1, 6, Some(11))];
-        assert_eq!(rule_in_force(&c, &[], &[], 3), Some(RuleSource::Scheduled(0)));
-        assert_eq!(rule_in_force(&c, &[], &[], 6), Some(RuleSource::Scheduled(1)));
-        assert_eq!(rule_in_force(&c, &[], &[], 11), Some(RuleSource::Scheduled(1)));
-        assert_eq!(rule_in_force(&c, &[], &[], 12), Some(RuleSource::Scheduled(0)));
+        assert_eq!(
+            rule_in_force(&c, &[], &[], 3),
+            Some(RuleSource::Scheduled(0))
+        );
+        assert_eq!(
+            rule_in_force(&c, &[], &[], 6),
+            Some(RuleSource::Scheduled(1))
+        );
+        assert_eq!(
+            rule_in_force(&c, &[], &[], 11),
+            Some(RuleSource::Scheduled(1))
+        );
+        assert_eq!(
+            rule_in_force(&c, &[], &[], 12),
+            Some(RuleSource::Scheduled(0))
+        );
         assert_eq!(rule_in_force(&[sched(0, 5, None)], &[], &[], 4), None);
     }
 
     #[test]
     fn a_fired_shock_wins_a_tie_and_lasts_its_duration() {
-        let shock = Candidate { source: RuleSource::Shock(0), window: RuleWindow { from: 0, until: None }, order: 0 };
+        let shock = Candidate {
+            source: RuleSource::Shock(0),
+            window: RuleWindow {
+                from: 0,
+                until: None,
+            },
+            order: 0,
+        };
         let c = [sched(0, 6, None), shock];
         let fired = [Some(6)];
         let dur = [Some(3)];
-        assert_eq!(rule_in_force(&c, &fired, &dur, 6), Some(RuleSource::Shock(0)));
-        assert_eq!(rule_in_force(&c, &fired, &dur, 8), Some(RuleSource::Shock(0)));
-        assert_eq!(rule_in_force(&c, &fired, &dur, 9), Some(RuleSource::Scheduled(0)));
-        assert_eq!(rule_in_force(&c, &[None], &dur, 7), Some(RuleSource::Scheduled(0)));
+        assert_eq!(
+            rule_in_force(&c, &fired, &dur, 6),
+            Some(RuleSource::Shock(0))
+        );
+        assert_eq!(
+            rule_in_force(&c, &fired, &dur, 8),
+            Some(RuleSource::Shock(0))
+        );
+        assert_eq!(
+            rule_in_force(&c, &fired, &dur, 9),
+            Some(RuleSource::Scheduled(0))
+        );
+        assert_eq!(
+            rule_in_force(&c, &[None], &dur, 7),
+            Some(RuleSource::Scheduled(0))
+        );
     }
 
     #[test]
@@ -173,7 +237,10 @@ mod tests {
         assert_eq!(shock_month(h, (2, 10), 36, 0.49), Some(2));
         assert_eq!(shock_month(h, (2, 10), 36, 0.51), Some(3));
         // 1 − (0.5)^9 of the mass is inside a 9-month window.
-        assert_eq!(shock_month(h, (2, 10), 36, 1.0 - 0.5f64.powi(9) + 1e-6), None);
+        assert_eq!(
+            shock_month(h, (2, 10), 36, 1.0 - 0.5f64.powi(9) + 1e-6),
+            None
+        );
         let p = ShockTrigger::Probability(0.3);
         assert_eq!(shock_month(p, (0, 9), 36, 0.31), None);
         assert_eq!(shock_month(p, (0, 9), 36, 0.0299), Some(0));

@@ -13,7 +13,9 @@ pub fn logistic_units(ceiling: f64, midpoint: f64, ramp_months: f64, t: f64) -> 
 /// Units of an explicit schedule in month `t`: linear between points, flat
 /// before the first and after the last.
 pub fn schedule_units(points: &[(i64, f64)], t: i64) -> f64 {
-    let Some(&(first_m, first_u)) = points.first() else { return 0.0 };
+    let Some(&(first_m, first_u)) = points.first() else {
+        return 0.0;
+    };
     if t <= first_m {
         return first_u;
     }
@@ -31,14 +33,17 @@ pub fn schedule_units(points: &[(i64, f64)], t: i64) -> f64 {
 pub fn production_units(curve: &crate::scenario::ProductionCurve, values: &[f64], t: i64) -> f64 {
     use crate::scenario::ProductionCurve;
     match curve {
-        ProductionCurve::Logistic { ceiling_units, midpoint_month, midpoint_shift_months, ramp_months } => {
-            logistic_units(
-                values[ceiling_units.0],
-                *midpoint_month as f64 + values[midpoint_shift_months.0],
-                values[ramp_months.0],
-                t as f64,
-            )
-        }
+        ProductionCurve::Logistic {
+            ceiling_units,
+            midpoint_month,
+            midpoint_shift_months,
+            ramp_months,
+        } => logistic_units(
+            values[ceiling_units.0],
+            *midpoint_month as f64 + values[midpoint_shift_months.0],
+            values[ramp_months.0],
+            t as f64,
+        ),
         ProductionCurve::Schedule(points) => schedule_units(points, t),
     }
 }

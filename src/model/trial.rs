@@ -4,7 +4,9 @@ use super::market::{Buyer, BuyerMandate, Clearing, ProductOffer, clear_market};
 use super::policy::{RuleSource, Timelines, rule_in_force, shock_month};
 use super::production::production_units;
 use crate::sampling::{Distribution, InputStreams, StreamKey};
-use crate::scenario::{ExportRegime, ExportRule, ImportRegime, ImportRule, Mandate, Scenario, ShockRule};
+use crate::scenario::{
+    ExportRegime, ExportRule, ImportRegime, ImportRule, Mandate, Scenario, ShockRule,
+};
 
 /// Stream path of the demand's monthly random walk.
 pub const DEMAND_WALK_PATH: &str = "market.demand.walk";
@@ -93,6 +95,17 @@ impl TrialRecord {
     }
 }
 
+/// One month's clearing, as shown to an observer.
+#[derive(Debug)]
+pub struct MonthView<'w> {
+    /// Month index.
+    pub month: usize,
+    /// What was offered.
+    pub offer: &'w ProductOffer<'w>,
+    /// The buyers and the outcome.
+    pub clearing: &'w Clearing,
+}
+
 /// Per-thread buffers reused across trials.
 #[derive(Debug, Clone, Default)]
 pub struct Workspace {
@@ -120,7 +133,11 @@ impl<'a> Model<'a> {
             scenario,
             streams: InputStreams::new(scenario, seed),
             walk_key: StreamKey::new(seed, DEMAND_WALK_PATH),
-            shock_keys: scenario.shocks.iter().map(|s| StreamKey::new(seed, &s.month_path)).collect(),
+            shock_keys: scenario
+                .shocks
+                .iter()
+                .map(|s| StreamKey::new(seed, &s.month_path))
+                .collect(),
             timelines: Timelines::new(scenario),
             durations: scenario.shocks.iter().map(|s| s.duration_months).collect(),
         }
@@ -166,6 +183,18 @@ impl<'a> Model<'a> {
 
     /// Runs trial `trial` into `rec`.
     pub fn run_trial(&self, trial: u64, ws: &mut Workspace, rec: &mut TrialRecord) {
+        self.run_trial_observed(trial, ws, rec, &mut |_| {});
+    }
+
+    /// Runs trial `trial` into `rec`, showing each month's clearing to
+    /// `observe` (for invariant checks; the plain run passes a no-op).
+    pub fn run_trial_observed(
+        &self,
+        trial: u64,
+        ws: &mut Workspace,
+        rec: &mut TrialRecord,
+        observe: &mut impl FnMut(&MonthView),
+    ) {
         let sc = self.scenario;
         let (np, ns, months) = (sc.products.len(), sc.segments.len(), sc.months);
         rec.reset(months, np, ns, sc.inputs.len(), sc.shocks.len());
@@ -175,7 +204,12 @@ impl<'a> Model<'a> {
         // Shocks: one uniform each.
         ws.fired.clear();
         for (i, sh) in sc.shocks.iter().enumerate() {
-            let m = shock_month(sh.trigger, sh.window, months as i64, self.shock_keys[i].uniform(trial));
+            let m = shock_month(
+                sh.trigger,
+                sh.window,
+                months as i64,
+                self.shock_keys[i].uniform(trial),
+            );
             ws.fired.push(m);
             rec.shock_months[i] = m.unwrap_or(-1);
         }
@@ -183,7 +217,11 @@ impl<'a> Model<'a> {
         // Per-trial state.
         ws.cap_left.clear();
         for r in &sc.import_rules {
-            ws.cap_left.push(r.rule.cumulative_cap_units.map_or(f64::INFINITY, |c| v[c.0]));
+            ws.cap_left.push(
+                r.rule
+                    .cumulative_cap_units
+                    .map_or(f64::INFINITY, |c| v[c.0]),
+            );
         }
         for sh in &sc.shocks {
             let cap = match &sh.rule {
@@ -196,11 +234,21 @@ impl<'a> Model<'a> {
         ws.h100e.clear();
         ws.domestic.clear();
         for p in &sc.products {
-            ws.inventory.push(p.production.as_ref().map_or(0.0, |pr| v[pr.initial_inventory_units.0]));
+            ws.inventory.push(
+                p.production
+                    .as_ref()
+                    .map_or(0.0, |pr| v[pr.initial_inventory_units.0]),
+            );
             ws.h100e.push(p.h100e);
             ws.domestic.push(p.domestic);
         }
-        for buf in [&mut ws.cap_units, &mut ws.quality_price, &mut ws.reference_quality_price, &mut ws.fee, &mut ws.production] {
+        for buf in [
+            &mut ws.cap_units,
+            &mut ws.quality_price,
+            &mut ws.reference_quality_price,
+            &mut ws.fee,
+            &mut ws.production,
+        ] {
             buf.clear();
             buf.resize(np, 0.0);
         }
@@ -218,7 +266,12 @@ impl<'a> Model<'a> {
         let growth = v[d.annual_growth.0];
         let vol = v[d.monthly_volatility.0];
         let eta = v[d.price_elasticity.0];
-        let standard_normal = Distribution::Normal { mean: 0.0, sd: 1.0, min: f64::NEG_INFINITY, max: f64::INFINITY };
+        let standard_normal = Distribution::Normal {
+            mean: 0.0,
+            sd: 1.0,
+            min: f64::NEG_INFINITY,
+            max: f64::INFINITY,
+        };
         let mut walk = self.walk_key.open(trial);
         let mut ln_walk = 0.0;
 
@@ -234,7 +287,8 @@ impl<'a> Model<'a> {
             for (j, p) in sc.products.iter().enumerate() {
                 let launched = ti >= p.launch_month;
                 ws.launched[j] = launched;
-                let list = v[p.price_usd.0] * ((ti as f64 / 12.0) * (1.0 + v[p.price_trend.0]).ln()).exp();
+                let list =
+                    v[p.price_usd.0] * ((ti as f64 / 12.0) * (1.0 + v[p.price_trend.0]).ln()).exp();
                 let quality = p.h100e * v[p.preference.0];
                 ws.reference_quality_price[j] = list / quality;
                 let (mut fee, mut pass) = (0.0, 0.0);
@@ -244,14 +298,21 @@ impl<'a> Model<'a> {
                 ws.production[j] = 0.0;
                 if p.domestic {
                     if let (Some(prod), true) = (&p.production, launched) {
-                        ws.production[j] = (production_units(&prod.curve, v, ti) * v[prod.scale.0]).max(0.0);
+                        ws.production[j] =
+                            (production_units(&prod.curve, v, ti) * v[prod.scale.0]).max(0.0);
                     }
-                    cap = if launched { ws.production[j] + ws.inventory[j] } else { 0.0 };
+                    cap = if launched {
+                        ws.production[j] + ws.inventory[j]
+                    } else {
+                        0.0
+                    };
                 } else {
                     if let Some(s) = p.supply_units {
                         cap = v[s.0];
                     }
-                    if let Some(src) = rule_in_force(&self.timelines.export[j], &ws.fired, &self.durations, ti) {
+                    if let Some(src) =
+                        rule_in_force(&self.timelines.export[j], &ws.fired, &self.durations, ti)
+                    {
                         let r = self.export_rule(src);
                         ws.export_open[j] = r.regime != ExportRegime::Banned;
                         fee = r.revenue_fee.map_or(0.0, |f| v[f.0]).min(1.0 - 1e-9);
@@ -262,7 +323,9 @@ impl<'a> Model<'a> {
                             cap = cap.min(quota * rate);
                         }
                     }
-                    if let Some(src) = rule_in_force(&self.timelines.import[j], &ws.fired, &self.durations, ti) {
+                    if let Some(src) =
+                        rule_in_force(&self.timelines.import[j], &ws.fired, &self.durations, ti)
+                    {
                         ws.import_rule[j] = Some(src);
                         cap = cap.min(ws.cap_left[self.cap_slot(src)]);
                     }
@@ -284,7 +347,8 @@ impl<'a> Model<'a> {
                         None => true,
                         Some(src) => {
                             let r = self.import_rule(src);
-                            r.regime == ImportRegime::Open && r.segments.as_ref().is_none_or(|l| l.contains(&s))
+                            r.regime == ImportRegime::Open
+                                && r.segments.as_ref().is_none_or(|l| l.contains(&s))
                         }
                     };
                     let ok = ws.launched[j] && ws.export_open[j] && open_import;
@@ -297,28 +361,75 @@ impl<'a> Model<'a> {
                 let mut demand_s = seg.share * demand_t;
                 if eta != 0.0 {
                     let avail = &ws.segment_available[s * np..(s + 1) * np];
-                    let ln_p = ln_price_index(sigma, (0..np).filter(|&j| avail[j]).map(|j| ws.quality_price[j]));
                     let ln_ref = ln_price_index(
                         sigma,
-                        (0..np).filter(|&j| ws.launched[j]).map(|j| ws.reference_quality_price[j]),
+                        (0..np)
+                            .filter(|&j| ws.launched[j])
+                            .map(|j| ws.reference_quality_price[j]),
                     );
+                    let ln_p = if sigma > 1.0 + 1e-9 {
+                        // Substitutes: an unavailable product drops out (its term → 0).
+                        ln_price_index(
+                            sigma,
+                            (0..np).filter(|&j| avail[j]).map(|j| ws.quality_price[j]),
+                        )
+                    } else {
+                        // σ ≤ 1: the unweighted index would fall when a variety is
+                        // removed, so removal is valued at the reference price and
+                        // only price changes move the index (docs/model.md).
+                        ln_price_index(
+                            sigma,
+                            (0..np).filter(|&j| ws.launched[j]).map(|j| {
+                                if avail[j] {
+                                    ws.quality_price[j]
+                                } else {
+                                    ws.reference_quality_price[j]
+                                }
+                            }),
+                        )
+                    };
                     if ln_ref.is_finite() {
-                        demand_s *= if ln_p.is_finite() { (eta * (ln_p - ln_ref)).exp() } else { 0.0 };
+                        // Prices never fall below list and the set only shrinks,
+                        // so P ≥ P*: the response only ever lowers demand.
+                        let gap = (ln_p - ln_ref).max(0.0);
+                        demand_s *= if ln_p.is_finite() {
+                            (eta * gap).exp()
+                        } else {
+                            0.0
+                        };
                     }
                 }
                 rec.segment_demand_h100e[t * ns + s] = demand_s;
-                let mandate = rule_in_force(&self.timelines.mandate[s], &ws.fired, &self.durations, ti)
-                    .map(|src| self.mandate(src))
-                    .map(|m| BuyerMandate { share: v[m.share.0], basis: m.basis })
-                    .filter(|m| m.share > 0.0);
-                let compliance = if mandate.is_some() { v[seg.mandate_compliance.0] } else { 0.0 };
+                let mandate =
+                    rule_in_force(&self.timelines.mandate[s], &ws.fired, &self.durations, ti)
+                        .map(|src| self.mandate(src))
+                        .map(|m| BuyerMandate {
+                            share: v[m.share.0],
+                            basis: m.basis,
+                        })
+                        .filter(|m| m.share > 0.0);
+                let compliance = if mandate.is_some() {
+                    v[seg.mandate_compliance.0]
+                } else {
+                    0.0
+                };
                 let avail_row = &ws.segment_available[s * np..(s + 1) * np];
                 if compliance > 0.0 {
-                    let buyer = Buyer { segment: s, demand_h100e: compliance * demand_s, sigma, mandate };
+                    let buyer = Buyer {
+                        segment: s,
+                        demand_h100e: compliance * demand_s,
+                        sigma,
+                        mandate,
+                    };
                     ws.clearing.add_buyer(buyer, |j| avail_row[j]);
                 }
                 if compliance < 1.0 {
-                    let buyer = Buyer { segment: s, demand_h100e: (1.0 - compliance) * demand_s, sigma, mandate: None };
+                    let buyer = Buyer {
+                        segment: s,
+                        demand_h100e: (1.0 - compliance) * demand_s,
+                        sigma,
+                        mandate: None,
+                    };
                     ws.clearing.add_buyer(buyer, |j| avail_row[j]);
                 }
             }
@@ -331,6 +442,11 @@ impl<'a> Model<'a> {
                 quality_price: &ws.quality_price,
             };
             clear_market(&offer, &mut ws.clearing);
+            observe(&MonthView {
+                month: t,
+                offer: &offer,
+                clearing: &ws.clearing,
+            });
 
             // Record the month.
             for (b, buyer) in ws.clearing.buyers().iter().enumerate() {
@@ -350,7 +466,11 @@ impl<'a> Model<'a> {
                 let units = rec.compute_h100e[k] / ws.h100e[j];
                 rec.units[k] = units;
                 rec.gross_usd[k] = units * rec.price_usd[k];
-                rec.export_fee_usd[k] = if ws.domestic[j] { 0.0 } else { ws.fee[j] * rec.gross_usd[k] };
+                rec.export_fee_usd[k] = if ws.domestic[j] {
+                    0.0
+                } else {
+                    ws.fee[j] * rec.gross_usd[k]
+                };
                 if ws.domestic[j] {
                     if ws.launched[j] {
                         ws.inventory[j] = (ws.production[j] + ws.inventory[j] - units).max(0.0);
@@ -376,12 +496,23 @@ pub fn ln_price_index(sigma: f64, quality_prices: impl Iterator<Item = f64> + Cl
             sum += x.ln();
             n += 1;
         }
-        return if n == 0 { f64::INFINITY } else { sum / n as f64 };
+        return if n == 0 {
+            f64::INFINITY
+        } else {
+            sum / n as f64
+        };
     }
-    let max = quality_prices.clone().map(|x| rho * x.ln()).fold(f64::NEG_INFINITY, f64::max);
+    let max = quality_prices
+        .clone()
+        .map(|x| rho * x.ln())
+        .fold(f64::NEG_INFINITY, f64::max);
     if max == f64::NEG_INFINITY {
         return f64::INFINITY;
     }
-    let lse = max + quality_prices.map(|x| (rho * x.ln() - max).exp()).sum::<f64>().ln();
+    let lse = max
+        + quality_prices
+            .map(|x| (rho * x.ln() - max).exp())
+            .sum::<f64>()
+            .ln();
     lse / rho
 }

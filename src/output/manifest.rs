@@ -23,7 +23,10 @@ pub struct RunInfo {
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of a system time.
 pub fn timestamp_utc(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -35,7 +38,12 @@ pub fn timestamp_utc(t: SystemTime) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// The manifest of one scenario's results.
@@ -90,7 +98,13 @@ mod tests {
     fn timestamps_are_civil_utc() {
         assert_eq!(timestamp_utc(UNIX_EPOCH), "1970-01-01T00:00:00Z");
         // 2026-01-21T12:34:56Z = 1769000096 s.
-        assert_eq!(timestamp_utc(UNIX_EPOCH + Duration::from_secs(1_769_000_096)), "2026-01-21T12:34:56Z");
-        assert_eq!(timestamp_utc(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            timestamp_utc(UNIX_EPOCH + Duration::from_secs(1_768_998_896)),
+            "2026-01-21T12:34:56Z"
+        );
+        assert_eq!(
+            timestamp_utc(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
     }
 }

@@ -49,14 +49,20 @@ pub enum OutputError {
 
 impl OutputError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        OutputError::Io { path: path.to_path_buf(), source }
+        OutputError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 
 /// Checks that `out` is a folder (created if missing) that can be written.
 pub fn prepare_output_dir(out: &Path) -> Result<(), OutputError> {
     if out.exists() && !out.is_dir() {
-        return Err(OutputError::BadOutputDir { path: out.to_path_buf(), reason: "it is a file, not a folder".into() });
+        return Err(OutputError::BadOutputDir {
+            path: out.to_path_buf(),
+            reason: "it is a file, not a folder".into(),
+        });
     }
     std::fs::create_dir_all(out).map_err(|e| OutputError::io(out, e))?;
     let probe = out.join(format!(".tradeflow-write-test-{}", std::process::id()));

@@ -11,10 +11,16 @@ fn csv_writer(path: &Path) -> Result<csv::Writer<std::io::BufWriter<std::fs::Fil
 }
 
 fn csv_err(path: &Path) -> impl Fn(csv::Error) -> OutputError + '_ {
-    move |source| OutputError::Csv { path: path.to_path_buf(), source }
+    move |source| OutputError::Csv {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
-fn finish(mut w: csv::Writer<std::io::BufWriter<std::fs::File>>, path: &Path) -> Result<(), OutputError> {
+fn finish(
+    mut w: csv::Writer<std::io::BufWriter<std::fs::File>>,
+    path: &Path,
+) -> Result<(), OutputError> {
     w.flush().map_err(|e| OutputError::io(path, e))?;
     Ok(())
 }
@@ -36,7 +42,12 @@ pub fn write_timeseries_csv(path: &Path, r: &ScenarioResults) -> Result<(), Outp
         let month = r.scenario.month_label(t);
         for (s, name) in r.layout.monthly.iter().enumerate() {
             rec.clear();
-            rec.extend([r.scenario.name.clone(), month.clone(), name.metric.to_string(), name.entity.clone()]);
+            rec.extend([
+                r.scenario.name.clone(),
+                month.clone(),
+                name.metric.to_string(),
+                name.entity.clone(),
+            ]);
             push_stats(&mut rec, r.month_stats(s, t));
             w.write_record(&rec).map_err(csv_err(path))?;
         }
@@ -53,7 +64,11 @@ pub fn write_summary_csv(path: &Path, r: &ScenarioResults) -> Result<(), OutputE
     let mut rec: Vec<String> = Vec::with_capacity(10);
     for (h, name) in r.layout.horizon.iter().enumerate() {
         rec.clear();
-        rec.extend([r.scenario.name.clone(), name.metric.to_string(), name.entity.clone()]);
+        rec.extend([
+            r.scenario.name.clone(),
+            name.metric.to_string(),
+            name.entity.clone(),
+        ]);
         push_stats(&mut rec, &r.horizon[h]);
         w.write_record(&rec).map_err(csv_err(path))?;
     }
@@ -73,7 +88,10 @@ pub fn write_trials_csv(path: &Path, r: &ScenarioResults) -> Result<(), OutputEr
     for trial in 0..r.trials as usize {
         rec.clear();
         rec.push(trial.to_string());
-        for (c, x) in r.table[trial * n_cols..(trial + 1) * n_cols].iter().enumerate() {
+        for (c, x) in r.table[trial * n_cols..(trial + 1) * n_cols]
+            .iter()
+            .enumerate()
+        {
             if (shock_start..shock_start + shock_cols).contains(&c) {
                 rec.push((*x as i64).to_string());
             } else {
@@ -97,7 +115,11 @@ pub fn write_comparison_csv(path: &Path, all: &[ScenarioResults]) -> Result<(), 
             let mut rec: Vec<String> = Vec::with_capacity(10);
             for (h, name) in r.layout.horizon.iter().enumerate() {
                 rec.clear();
-                rec.extend([r.scenario.name.clone(), name.metric.to_string(), name.entity.clone()]);
+                rec.extend([
+                    r.scenario.name.clone(),
+                    name.metric.to_string(),
+                    name.entity.clone(),
+                ]);
                 push_stats(&mut rec, &r.horizon[h]);
                 w.write_record(&rec).map_err(csv_err(path))?;
             }

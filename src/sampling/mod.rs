@@ -21,7 +21,13 @@ pub struct InputStreams {
 impl InputStreams {
     /// Prepares the keys of every input of `scenario` for `seed`.
     pub fn new(scenario: &Scenario, seed: u64) -> Self {
-        InputStreams { keys: scenario.inputs.iter().map(|i| StreamKey::new(seed, &i.path)).collect() }
+        InputStreams {
+            keys: scenario
+                .inputs
+                .iter()
+                .map(|i| StreamKey::new(seed, &i.path))
+                .collect(),
+        }
     }
 
     /// Draws every input of `scenario` for trial `trial` into `out` (one value per input).

@@ -19,7 +19,12 @@ pub struct Problem {
 impl Problem {
     /// A problem at `span` with a message.
     pub fn new(span: Option<Range<usize>>, message: impl Into<String>) -> Self {
-        Problem { span, message: message.into(), notes: Vec::new(), help: None }
+        Problem {
+            span,
+            message: message.into(),
+            notes: Vec::new(),
+            help: None,
+        }
     }
     /// Adds a note line.
     pub fn note(mut self, note: impl Into<String>) -> Self {
@@ -117,7 +122,12 @@ fn render_problem(file: &str, text: &str, p: &Problem) -> String {
             } else {
                 line_chars.saturating_sub(start_col).max(1)
             };
-            let _ = writeln!(out, "{pad} | {}{}", " ".repeat(start_col), "^".repeat(width));
+            let _ = writeln!(
+                out,
+                "{pad} | {}{}",
+                " ".repeat(start_col),
+                "^".repeat(width)
+            );
             for n in &p.notes {
                 let _ = writeln!(out, "{pad} = note: {n}");
             }

@@ -23,13 +23,19 @@ pub const BUILTIN_BASELINE_NAME: &str = "<built-in baseline>";
 /// Reads and resolves a scenario file.
 pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
     let shown = path.display().to_string();
-    let read_err = |reason: String| ScenarioError::Read { path: shown.clone(), reason };
+    let read_err = |reason: String| ScenarioError::Read {
+        path: shown.clone(),
+        reason,
+    };
     if path.is_dir() {
         return Err(read_err("it is a folder, not a file".into()));
     }
     let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        read_err(format!("it is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+        read_err(format!(
+            "it is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
     })?;
     parse_scenario(&text, &shown)
 }
@@ -105,7 +111,11 @@ impl Scenario {
     }
     /// Indices of the domestic products.
     pub fn domestic_products(&self) -> impl Iterator<Item = usize> + '_ {
-        self.products.iter().enumerate().filter(|(_, p)| p.domestic).map(|(i, _)| i)
+        self.products
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.domestic)
+            .map(|(i, _)| i)
     }
     /// Indices of foreign origins (all but the home).
     pub fn foreign_origins(&self) -> impl Iterator<Item = usize> + '_ {

@@ -17,14 +17,21 @@ impl YearMonth {
         let bytes = s.as_bytes();
         let shape_ok = bytes.len() == 7
             && bytes[4] == b'-'
-            && bytes.iter().enumerate().all(|(i, b)| i == 4 || b.is_ascii_digit());
+            && bytes
+                .iter()
+                .enumerate()
+                .all(|(i, b)| i == 4 || b.is_ascii_digit());
         if !shape_ok {
             return Err(format!("expected a month as \"YYYY-MM\", found \"{s}\""));
         }
         let year: i32 = s[..4].parse().map_err(|_| format!("bad year in \"{s}\""))?;
-        let month: u32 = s[5..].parse().map_err(|_| format!("bad month in \"{s}\""))?;
+        let month: u32 = s[5..]
+            .parse()
+            .map_err(|_| format!("bad month in \"{s}\""))?;
         if !(1..=12).contains(&month) {
-            return Err(format!("month {month:02} in \"{s}\" is not between 01 and 12"));
+            return Err(format!(
+                "month {month:02} in \"{s}\" is not between 01 and 12"
+            ));
         }
         if !(1900..=2200).contains(&year) {
             return Err(format!("year {year} in \"{s}\" is outside 1900–2200"));
@@ -40,7 +47,10 @@ impl YearMonth {
     /// The month `n` months after this one.
     pub fn plus(&self, n: i64) -> YearMonth {
         let idx = self.year as i64 * 12 + (self.month as i64 - 1) + n;
-        YearMonth { year: idx.div_euclid(12) as i32, month: (idx.rem_euclid(12) + 1) as u32 }
+        YearMonth {
+            year: idx.div_euclid(12) as i32,
+            month: (idx.rem_euclid(12) + 1) as u32,
+        }
     }
 }
 

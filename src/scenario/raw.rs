@@ -4,8 +4,8 @@
 //! Nothing here interprets the numbers; `resolve` does, collecting every
 //! problem with its location.
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use std::fmt;
 use toml::Spanned;
 
@@ -96,10 +96,13 @@ pub struct RawProduction {
     pub midpoint: Option<Spanned<String>>,
     pub midpoint_shift: Option<Spanned<RawUncertain>>,
     pub ramp_months: Option<Spanned<RawUncertain>>,
-    pub schedule: Option<Spanned<Vec<Spanned<(Spanned<String>, Spanned<f64>)>>>>,
+    pub schedule: Option<Spanned<Vec<Spanned<SchedulePoint>>>>,
     pub scale: Option<Spanned<RawUncertain>>,
     pub initial_inventory: Option<Spanned<RawUncertain>>,
 }
+
+/// One `["YYYY-MM", units]` point of a production schedule.
+pub type SchedulePoint = (Spanned<String>, Spanned<f64>);
 
 /// The fields of an export rule, shared by `[[export_rule]]` and `[shock.export_rule]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -157,7 +160,7 @@ pub struct RawShock {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawUncertain {
     Constant(f64),
-    Distribution(RawDistribution),
+    Distribution(Box<RawDistribution>),
 }
 
 /// A distribution table as written; which keys go together is checked by `resolve`.
@@ -199,7 +202,7 @@ impl<'de> Deserialize<'de> for RawUncertain {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
                 RawDistribution::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(RawUncertain::Distribution)
+                    .map(|d| RawUncertain::Distribution(Box::new(d)))
             }
         }
         deserializer.deserialize_any(UncertainVisitor)

@@ -23,13 +23,16 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
                 .note("a scenario needs at least [scenario], [market], [market.demand], one [[segment]] and one [[product]]"),
         ]));
     }
-    let raw: RawScenarioFile = toml::from_str(text).map_err(|e| invalid(vec![problem_from_toml(&e)]))?;
+    let raw: RawScenarioFile =
+        toml::from_str(text).map_err(|e| invalid(vec![problem_from_toml(&e)]))?;
     let mut resolver = Resolver::default();
     let scenario = resolver.resolve(raw, text, file);
     if resolver.problems.is_empty() {
         Ok(scenario)
     } else {
-        resolver.problems.sort_by_key(|p| p.span.as_ref().map_or(0, |s| s.start));
+        resolver
+            .problems
+            .sort_by_key(|p| p.span.as_ref().map_or(0, |s| s.start));
         Err(invalid(resolver.problems))
     }
 }
@@ -62,7 +65,10 @@ fn problem_from_toml(e: &toml::de::Error) -> Problem {
         let mut parts = rest.splitn(2, ", expected ");
         let found = parts.next().unwrap_or("");
         let expected = parts.next().unwrap_or("another type");
-        return Problem::new(span, format!("wrong type: expected {expected}, found {found}"));
+        return Problem::new(
+            span,
+            format!("wrong type: expected {expected}, found {found}"),
+        );
     }
     if let Some(rest) = msg.strip_prefix("invalid length ") {
         return Problem::new(span, format!("wrong number of elements: {rest}"));
@@ -110,11 +116,17 @@ impl ValueRange {
 const IDENT_HELP: &str = "names may use letters, digits, '-', '_' and '.'";
 
 fn is_identifier(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn fmt_num(x: f64) -> String {
-    if x == x.trunc() && x.abs() < 1e15 { format!("{}", x as i64) } else { format!("{x}") }
+    if x == x.trunc() && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
 }
 
 #[derive(Default)]
@@ -135,7 +147,11 @@ impl Resolver {
     fn identifier(&mut self, s: &Spanned<String>, what: &str) -> String {
         let v = s.get_ref();
         if !is_identifier(v) {
-            self.err(Some(s.span()), format!("{what} \"{v}\" is not a valid name")).help = Some(IDENT_HELP.into());
+            self.err(
+                Some(s.span()),
+                format!("{what} \"{v}\" is not a valid name"),
+            )
+            .help = Some(IDENT_HELP.into());
         }
         v.clone()
     }
@@ -161,22 +177,42 @@ impl Resolver {
     fn finite(&mut self, v: &Spanned<f64>, what: &str, range: ValueRange) -> f64 {
         let x = *v.get_ref();
         if !x.is_finite() {
-            self.err(Some(v.span()), format!("{what} must be a finite number, found {x}"));
+            self.err(
+                Some(v.span()),
+                format!("{what} must be a finite number, found {x}"),
+            );
             return 0.0;
         }
-        let s = Support { lo: x, hi: x, lo_attained: true, hi_attained: true };
+        let s = Support {
+            lo: x,
+            hi: x,
+            lo_attained: true,
+            hi_attained: true,
+        };
         if !range.admits(s) {
-            self.err(Some(v.span()), format!("{what} must be {}, found {}", range.describe(), fmt_num(x)));
+            self.err(
+                Some(v.span()),
+                format!("{what} must be {}, found {}", range.describe(), fmt_num(x)),
+            );
         }
         x
     }
 
-    fn register(&mut self, path: String, distribution: Distribution, span: Option<Range<usize>>) -> InputId {
+    fn register(
+        &mut self,
+        path: String,
+        distribution: Distribution,
+        span: Option<Range<usize>>,
+    ) -> InputId {
         if let Some(prev) = self.paths.get(&path) {
             let prev = prev.clone();
-            let p = self.err(span, format!("two inputs would have the same path `{path}`"));
+            let p = self.err(
+                span,
+                format!("two inputs would have the same path `{path}`"),
+            );
             if let Some(prev) = prev {
-                p.notes.push(format!("the other one starts at byte {}", prev.start));
+                p.notes
+                    .push(format!("the other one starts at byte {}", prev.start));
             }
         } else {
             self.paths.insert(path.clone(), span);
@@ -185,7 +221,13 @@ impl Resolver {
         InputId(self.inputs.len() - 1)
     }
 
-    fn uncertain(&mut self, v: &Spanned<RawUncertain>, path: String, what: &str, range: ValueRange) -> InputId {
+    fn uncertain(
+        &mut self,
+        v: &Spanned<RawUncertain>,
+        path: String,
+        what: &str,
+        range: ValueRange,
+    ) -> InputId {
         let span = v.span();
         let dist = match v.get_ref() {
             RawUncertain::Constant(c) => {
@@ -230,8 +272,21 @@ impl Resolver {
         }
     }
 
-    fn distribution(&mut self, d: &RawDistribution, span: Range<usize>, what: &str) -> Option<Distribution> {
-        const FORMS: [&str; 7] = ["uniform", "normal", "lognormal", "triangular", "pert", "beta", "discrete"];
+    fn distribution(
+        &mut self,
+        d: &RawDistribution,
+        span: Range<usize>,
+        what: &str,
+    ) -> Option<Distribution> {
+        const FORMS: [&str; 7] = [
+            "uniform",
+            "normal",
+            "lognormal",
+            "triangular",
+            "pert",
+            "beta",
+            "discrete",
+        ];
         let form = d.dist.get_ref().as_str();
         let present: Vec<(&str, bool)> = vec![
             ("min", d.min.is_some()),
@@ -253,13 +308,20 @@ impl Resolver {
         let (alternatives, optional): (Vec<Vec<&str>>, Vec<&str>) = match form {
             "uniform" => (vec![vec!["min", "max"]], vec![]),
             "normal" => (vec![vec!["mean", "sd"]], vec!["min", "max"]),
-            "lognormal" => (vec![vec!["median", "sigma"], vec!["p5", "p95"]], vec!["min", "max"]),
+            "lognormal" => (
+                vec![vec!["median", "sigma"], vec!["p5", "p95"]],
+                vec!["min", "max"],
+            ),
             "triangular" | "pert" => (vec![vec!["min", "mode", "max"]], vec![]),
             "beta" => (vec![vec!["alpha", "beta"], vec!["mean", "sd"]], vec![]),
             "discrete" => (vec![vec!["values"]], vec!["weights"]),
             other => {
-                let p = self.err(Some(d.dist.span()), format!("unknown distribution \"{other}\" for {what}"));
-                p.notes.push(format!("expected one of: {}", FORMS.join(", ")));
+                let p = self.err(
+                    Some(d.dist.span()),
+                    format!("unknown distribution \"{other}\" for {what}"),
+                );
+                p.notes
+                    .push(format!("expected one of: {}", FORMS.join(", ")));
                 if let Some(n) = nearest(other, FORMS) {
                     p.help = Some(format!("did you mean \"{n}\"?"));
                 }
@@ -272,9 +334,12 @@ impl Resolver {
                 .iter()
                 .map(|alt| format!("{{ dist = \"{form}\", {} }}", alt.join(", ")))
                 .collect();
-            self.err(Some(span), format!("{what}: a {form} distribution is missing parameters"))
-                .notes
-                .push(format!("expected {}", forms.join(" or ")));
+            self.err(
+                Some(span),
+                format!("{what}: a {form} distribution is missing parameters"),
+            )
+            .notes
+            .push(format!("expected {}", forms.join(" or ")));
             return None;
         };
         let extra: Vec<&str> = present
@@ -285,14 +350,21 @@ impl Resolver {
         if !extra.is_empty() {
             self.err(
                 Some(span.clone()),
-                format!("{what}: `{}` does not belong to this {form} distribution", extra.join("`, `")),
+                format!(
+                    "{what}: `{}` does not belong to this {form} distribution",
+                    extra.join("`, `")
+                ),
             )
             .notes
-            .push(format!("it takes {}{}", chosen.join(", "), if optional.is_empty() {
-                String::new()
-            } else {
-                format!(" and optionally {}", optional.join(", "))
-            }));
+            .push(format!(
+                "it takes {}{}",
+                chosen.join(", "),
+                if optional.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and optionally {}", optional.join(", "))
+                }
+            ));
             return None;
         }
         let f = |x: Option<f64>| x.unwrap_or(f64::NAN);
@@ -337,13 +409,19 @@ impl Resolver {
         if !(1..=defaults::MAX_MONTHS).contains(&months) {
             self.err(
                 Some(header.months.span()),
-                format!("months must be between 1 and {}, found {months}", defaults::MAX_MONTHS),
+                format!(
+                    "months must be between 1 and {}, found {months}",
+                    defaults::MAX_MONTHS
+                ),
             );
         }
         self.months = months.clamp(1, defaults::MAX_MONTHS);
         let trials = match &header.trials {
             Some(t) if *t.get_ref() < 1 => {
-                self.err(Some(t.span()), format!("trials must be at least 1, found {}", t.get_ref()));
+                self.err(
+                    Some(t.span()),
+                    format!("trials must be at least 1, found {}", t.get_ref()),
+                );
                 1
             }
             Some(t) => *t.get_ref() as u64,
@@ -351,7 +429,10 @@ impl Resolver {
         };
         let seed = match &header.seed {
             Some(s) if *s.get_ref() < 0 => {
-                self.err(Some(s.span()), format!("seed must be ≥ 0, found {}", s.get_ref()));
+                self.err(
+                    Some(s.span()),
+                    format!("seed must be ≥ 0, found {}", s.get_ref()),
+                );
                 0
             }
             Some(s) => *s.get_ref() as u64,
@@ -397,14 +478,20 @@ impl Resolver {
         let mut segment_index: HashMap<String, usize> = HashMap::new();
         if raw.segment.is_empty() {
             self.err(Some(raw.market.span()), "the scenario has no [[segment]]")
-                .help = Some("add at least one [[segment]] with name, share = 1 and substitution_elasticity".into());
+                .help = Some(
+                "add at least one [[segment]] with name, share = 1 and substitution_elasticity"
+                    .into(),
+            );
         }
         let mut share_sum = 0.0;
         for seg in &raw.segment {
             let s = seg.get_ref();
             let seg_name = self.identifier(&s.name, "segment name");
             if segment_index.contains_key(&seg_name) {
-                self.err(Some(s.name.span()), format!("duplicate segment name \"{seg_name}\""));
+                self.err(
+                    Some(s.name.span()),
+                    format!("duplicate segment name \"{seg_name}\""),
+                );
             }
             let share = self.finite(&s.share, "segment `share`", ValueRange::Unit);
             share_sum += share;
@@ -431,12 +518,22 @@ impl Resolver {
         }
         if !raw.segment.is_empty() && (share_sum - 1.0).abs() > 1e-6 {
             let span = raw.segment.first().map(|s| s.span());
-            self.err(span, format!("segment shares must sum to 1, they sum to {}", fmt_num(share_sum)))
-                .notes
-                .push(format!(
-                    "shares: {}",
-                    segments.iter().map(|s| format!("{} {}", s.name, fmt_num(s.share))).collect::<Vec<_>>().join(", ")
-                ));
+            self.err(
+                span,
+                format!(
+                    "segment shares must sum to 1, they sum to {}",
+                    fmt_num(share_sum)
+                ),
+            )
+            .notes
+            .push(format!(
+                "shares: {}",
+                segments
+                    .iter()
+                    .map(|s| format!("{} {}", s.name, fmt_num(s.share)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
 
         // Products, vendors, origins.
@@ -446,13 +543,18 @@ impl Resolver {
         let mut product_index: HashMap<String, usize> = HashMap::new();
         if raw.product.is_empty() {
             self.err(Some(raw.market.span()), "the scenario has no [[product]]")
-                .help = Some("add at least one [[product]] with name, vendor, origin, h100e and price".into());
+                .help = Some(
+                "add at least one [[product]] with name, vendor, origin, h100e and price".into(),
+            );
         }
         for prod in &raw.product {
             let p = prod.get_ref();
             let pname = self.identifier(&p.name, "product name");
             if product_index.contains_key(&pname) {
-                self.err(Some(p.name.span()), format!("duplicate product name \"{pname}\""));
+                self.err(
+                    Some(p.name.span()),
+                    format!("duplicate product name \"{pname}\""),
+                );
             }
             let vendor = self.identifier(&p.vendor, "vendor name");
             let origin = self.identifier(&p.origin, "origin code");
@@ -461,7 +563,12 @@ impl Resolver {
             let domestic = origin == home;
             let h100e = self.finite(&p.h100e, "`h100e`", ValueRange::Positive);
             let base = format!("product.{pname}");
-            let price = self.uncertain(&p.price, format!("{base}.price"), "`price`", ValueRange::Positive);
+            let price = self.uncertain(
+                &p.price,
+                format!("{base}.price"),
+                "`price`",
+                ValueRange::Positive,
+            );
             let price_trend = self.uncertain_or(
                 p.price_trend.as_ref(),
                 0.0,
@@ -486,7 +593,12 @@ impl Resolver {
                         .help = Some("a domestic product's output is set by [product.production]".into());
                     None
                 }
-                Some(s) => Some(self.uncertain(s, format!("{base}.supply"), "`supply`", ValueRange::NonNegative)),
+                Some(s) => Some(self.uncertain(
+                    s,
+                    format!("{base}.supply"),
+                    "`supply`",
+                    ValueRange::NonNegative,
+                )),
                 None => None,
             };
             let production = match (&p.production, domestic) {
@@ -494,7 +606,9 @@ impl Resolver {
                 (Some(prod_raw), false) => {
                     self.err(
                         Some(prod_raw.span()),
-                        format!("\"{pname}\" is foreign (origin {origin}) but has [product.production]"),
+                        format!(
+                            "\"{pname}\" is foreign (origin {origin}) but has [product.production]"
+                        ),
                     )
                     .help = Some(format!(
                         "production is for domestic products (origin {home}); a foreign product's monthly shipments are `supply`"
@@ -533,8 +647,22 @@ impl Resolver {
         let mut export_rules = Vec::new();
         let mut export_froms: HashSet<(usize, i64)> = HashSet::new();
         for (order, r) in raw.export_rule.iter().enumerate() {
-            if let Some((window, rule)) = self.scheduled_window(r.get_ref().from.as_ref(), r.get_ref().until.as_ref(), r.span())
-                .and_then(|w| self.export_rule(r.get_ref(), &product_index, &products, Some(w.0), "export_rule").map(|rule| (w.1, rule)))
+            if let Some((window, rule)) = self
+                .scheduled_window(
+                    r.get_ref().from.as_ref(),
+                    r.get_ref().until.as_ref(),
+                    r.span(),
+                )
+                .and_then(|w| {
+                    self.export_rule(
+                        r.get_ref(),
+                        &product_index,
+                        &products,
+                        Some(w.0),
+                        "export_rule",
+                    )
+                    .map(|rule| (w.1, rule))
+                })
             {
                 if !export_froms.insert((rule.product, window.from)) {
                     self.err(
@@ -546,39 +674,75 @@ impl Resolver {
                     )
                     .help = Some("within one timeline each rule needs its own `from`".into());
                 }
-                export_rules.push(Scheduled { window, order, rule });
+                export_rules.push(Scheduled {
+                    window,
+                    order,
+                    rule,
+                });
             }
         }
         let mut import_rules = Vec::new();
         let mut import_froms: HashSet<(usize, i64)> = HashSet::new();
         for (order, r) in raw.import_rule.iter().enumerate() {
-            if let Some((window, rule)) = self.scheduled_window(r.get_ref().from.as_ref(), r.get_ref().until.as_ref(), r.span())
+            if let Some((window, rule)) = self
+                .scheduled_window(
+                    r.get_ref().from.as_ref(),
+                    r.get_ref().until.as_ref(),
+                    r.span(),
+                )
                 .and_then(|w| {
-                    self.import_rule(r.get_ref(), &product_index, &products, &segment_index, Some(w.0), "import_rule")
-                        .map(|rule| (w.1, rule))
+                    self.import_rule(
+                        r.get_ref(),
+                        &product_index,
+                        &products,
+                        &segment_index,
+                        Some(w.0),
+                        "import_rule",
+                    )
+                    .map(|rule| (w.1, rule))
                 })
             {
                 if !import_froms.insert((rule.product, window.from)) {
                     self.err(
                         Some(r.span()),
-                        format!("two import rules of \"{}\" start in the same month", products[rule.product].name),
+                        format!(
+                            "two import rules of \"{}\" start in the same month",
+                            products[rule.product].name
+                        ),
                     )
                     .help = Some("within one timeline each rule needs its own `from`".into());
                 }
-                import_rules.push(Scheduled { window, order, rule });
+                import_rules.push(Scheduled {
+                    window,
+                    order,
+                    rule,
+                });
             }
         }
         let mut mandates = Vec::new();
         let mut mandate_froms: HashSet<(usize, i64)> = HashSet::new();
-        let mandate_from_counts = count_froms(raw.domestic_mandate.iter().filter_map(|m| m.get_ref().from.as_ref()));
+        let mandate_from_counts = count_froms(
+            raw.domestic_mandate
+                .iter()
+                .filter_map(|m| m.get_ref().from.as_ref()),
+        );
         for (order, m) in raw.domestic_mandate.iter().enumerate() {
-            let Some((from_text, window)) =
-                self.scheduled_window(m.get_ref().from.as_ref(), m.get_ref().until.as_ref(), m.span())
-            else {
+            let Some((from_text, window)) = self.scheduled_window(
+                m.get_ref().from.as_ref(),
+                m.get_ref().until.as_ref(),
+                m.span(),
+            ) else {
                 continue;
             };
             let shared_from = mandate_from_counts.get(&from_text).copied().unwrap_or(0) > 1;
-            let mandate = self.mandate(m.get_ref(), &segment_index, &segments, &from_text, shared_from, "domestic_mandate");
+            let mandate = self.mandate(
+                m.get_ref(),
+                &segment_index,
+                &segments,
+                &from_text,
+                shared_from,
+                "domestic_mandate",
+            );
             let mut clash = false;
             for &s in &mandate.segments {
                 if !mandate_froms.insert((s, window.from)) {
@@ -586,19 +750,31 @@ impl Resolver {
                 }
             }
             if clash {
-                self.err(Some(m.span()), "two domestic mandates binding the same segment start in the same month")
-                    .help = Some("within one timeline each rule needs its own `from`".into());
+                self.err(
+                    Some(m.span()),
+                    "two domestic mandates binding the same segment start in the same month",
+                )
+                .help = Some("within one timeline each rule needs its own `from`".into());
             }
-            mandates.push(Scheduled { window, order, rule: mandate });
+            mandates.push(Scheduled {
+                window,
+                order,
+                rule: mandate,
+            });
         }
 
         // Shocks.
         let mut shocks = Vec::new();
         let mut shock_names: HashSet<String> = HashSet::new();
         for sh in &raw.shock {
-            if let Some(shock) = self.shock(sh, &product_index, &products, &segment_index, &segments) {
+            if let Some(shock) =
+                self.shock(sh, &product_index, &products, &segment_index, &segments)
+            {
                 if !shock_names.insert(shock.name.clone()) {
-                    self.err(Some(sh.get_ref().name.span()), format!("duplicate shock name \"{}\"", shock.name));
+                    self.err(
+                        Some(sh.get_ref().name.span()),
+                        format!("duplicate shock name \"{}\"", shock.name),
+                    );
                 }
                 shocks.push(shock);
             }
@@ -606,11 +782,17 @@ impl Resolver {
 
         Scenario {
             name,
-            title: header.title.clone().unwrap_or_else(|| header.name.get_ref().clone()),
+            title: header
+                .title
+                .clone()
+                .unwrap_or_else(|| header.name.get_ref().clone()),
             description: header.description.clone().unwrap_or_default(),
             source_file: file.to_string(),
             source_text: text.to_string(),
-            start: self.start.unwrap_or(YearMonth { year: 2026, month: 1 }),
+            start: self.start.unwrap_or(YearMonth {
+                year: 2026,
+                month: 1,
+            }),
             months: self.months as usize,
             trials,
             seed,
@@ -647,12 +829,22 @@ impl Resolver {
             if idx < from_idx {
                 self.err(
                     Some(u.span()),
-                    format!("`until` ({}) is before `from` ({})", u.get_ref(), from.get_ref()),
+                    format!(
+                        "`until` ({}) is before `from` ({})",
+                        u.get_ref(),
+                        from.get_ref()
+                    ),
                 );
             }
             idx
         });
-        Some((from.get_ref().clone(), RuleWindow { from: from_idx, until: until_idx }))
+        Some((
+            from.get_ref().clone(),
+            RuleWindow {
+                from: from_idx,
+                until: until_idx,
+            },
+        ))
     }
 
     fn product_ref(
@@ -677,10 +869,17 @@ impl Resolver {
                 }
             }
             None => {
-                let p = self.err(Some(name.span()), format!("{kind} names unknown product \"{}\"", name.get_ref()));
+                let p = self.err(
+                    Some(name.span()),
+                    format!("{kind} names unknown product \"{}\"", name.get_ref()),
+                );
                 p.notes.push(format!(
                     "known products: {}",
-                    products.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                    products
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
                 if let Some(n) = nearest(name.get_ref(), products.iter().map(|p| p.name.as_str())) {
                     p.help = Some(format!("did you mean \"{n}\"?"));
@@ -710,8 +909,12 @@ impl Resolver {
                 None => {
                     let mut names: Vec<&str> = segment_index.keys().map(String::as_str).collect();
                     names.sort();
-                    let p = self.err(Some(s.span()), format!("unknown segment \"{}\"", s.get_ref()));
-                    p.notes.push(format!("known segments: {}", names.join(", ")));
+                    let p = self.err(
+                        Some(s.span()),
+                        format!("unknown segment \"{}\"", s.get_ref()),
+                    );
+                    p.notes
+                        .push(format!("known segments: {}", names.join(", ")));
                     if let Some(n) = nearest(s.get_ref(), names.iter().copied()) {
                         p.help = Some(format!("did you mean \"{n}\"?"));
                     }
@@ -743,7 +946,8 @@ impl Resolver {
             Some(other) => {
                 let span = r.regime.as_ref().map(|s| s.span());
                 let p = self.err(span, format!("unknown export regime \"{other}\""));
-                p.notes.push("expected one of: open, licensed, banned".into());
+                p.notes
+                    .push("expected one of: open, licensed, banned".into());
                 if let Some(n) = nearest(other, ["open", "licensed", "banned"]) {
                     p.help = Some(format!("did you mean \"{n}\"?"));
                 }
@@ -752,35 +956,68 @@ impl Resolver {
         };
         let licensed = regime == ExportRegime::Licensed;
         let quota = match (&r.quota, licensed) {
-            (Some(q), true) => Some(self.uncertain(q, format!("{base}.quota"), "`quota`", ValueRange::NonNegative)),
+            (Some(q), true) => Some(self.uncertain(
+                q,
+                format!("{base}.quota"),
+                "`quota`",
+                ValueRange::NonNegative,
+            )),
             (None, true) => {
-                self.err(r.regime.as_ref().map(|s| s.span()), "the licensed regime needs a `quota` (units a month)");
+                self.err(
+                    r.regime.as_ref().map(|s| s.span()),
+                    "the licensed regime needs a `quota` (units a month)",
+                );
                 None
             }
             (Some(q), false) => {
-                self.err(Some(q.span()), "`quota` applies only to regime = \"licensed\"");
+                self.err(
+                    Some(q.span()),
+                    "`quota` applies only to regime = \"licensed\"",
+                );
                 None
             }
             (None, false) => None,
         };
         let approval_rate = match (&r.approval_rate, licensed) {
-            (Some(a), true) => {
-                Some(self.uncertain(a, format!("{base}.approval_rate"), "`approval_rate`", ValueRange::Unit))
-            }
+            (Some(a), true) => Some(self.uncertain(
+                a,
+                format!("{base}.approval_rate"),
+                "`approval_rate`",
+                ValueRange::Unit,
+            )),
             (Some(a), false) => {
-                self.err(Some(a.span()), "`approval_rate` applies only to regime = \"licensed\"");
+                self.err(
+                    Some(a.span()),
+                    "`approval_rate` applies only to regime = \"licensed\"",
+                );
                 None
             }
             (None, _) => None,
         };
-        let revenue_fee = r
-            .revenue_fee
-            .as_ref()
-            .map(|f| self.uncertain(f, format!("{base}.revenue_fee"), "`revenue_fee`", ValueRange::Fee));
-        let fee_pass_through = r.fee_pass_through.as_ref().map(|f| {
-            self.uncertain(f, format!("{base}.fee_pass_through"), "`fee_pass_through`", ValueRange::Unit)
+        let revenue_fee = r.revenue_fee.as_ref().map(|f| {
+            self.uncertain(
+                f,
+                format!("{base}.revenue_fee"),
+                "`revenue_fee`",
+                ValueRange::Fee,
+            )
         });
-        Some(ExportRule { product, regime, quota_units: quota, approval_rate, revenue_fee, fee_pass_through })
+        let fee_pass_through = r.fee_pass_through.as_ref().map(|f| {
+            self.uncertain(
+                f,
+                format!("{base}.fee_pass_through"),
+                "`fee_pass_through`",
+                ValueRange::Unit,
+            )
+        });
+        Some(ExportRule {
+            product,
+            regime,
+            quota_units: quota,
+            approval_rate,
+            revenue_fee,
+            fee_pass_through,
+        })
     }
 
     fn import_rule(
@@ -811,10 +1048,23 @@ impl Resolver {
             }
         };
         let cumulative_cap_units = r.cumulative_cap.as_ref().map(|c| {
-            self.uncertain(c, format!("{base}.cumulative_cap"), "`cumulative_cap`", ValueRange::NonNegative)
+            self.uncertain(
+                c,
+                format!("{base}.cumulative_cap"),
+                "`cumulative_cap`",
+                ValueRange::NonNegative,
+            )
         });
-        let segments = r.segments.as_ref().map(|l| self.segment_refs(l, segment_index));
-        Some(ImportRule { product, regime, cumulative_cap_units, segments })
+        let segments = r
+            .segments
+            .as_ref()
+            .map(|l| self.segment_refs(l, segment_index));
+        Some(ImportRule {
+            product,
+            regime,
+            cumulative_cap_units,
+            segments,
+        })
     }
 
     fn mandate(
@@ -838,7 +1088,12 @@ impl Resolver {
         } else {
             format!("{prefix}.{from_text}")
         };
-        let share = self.uncertain(&m.share, format!("{base}.share"), "mandate `share`", ValueRange::Unit);
+        let share = self.uncertain(
+            &m.share,
+            format!("{base}.share"),
+            "mandate `share`",
+            ValueRange::Unit,
+        );
         let basis = match m.basis.as_ref().map(|s| s.get_ref().as_str()) {
             None | Some("units") => MandateBasis::Units,
             Some("compute") => MandateBasis::Compute,
@@ -852,7 +1107,11 @@ impl Resolver {
                 MandateBasis::Units
             }
         };
-        Mandate { share, basis, segments: bound }
+        Mandate {
+            share,
+            basis,
+            segments: bound,
+        }
     }
 
     fn shock(
@@ -866,15 +1125,26 @@ impl Resolver {
         let s = sh.get_ref();
         let name = self.identifier(&s.name, "shock name");
         let trigger = match (&s.monthly_hazard, &s.probability) {
-            (Some(h), None) => ShockTrigger::MonthlyHazard(self.finite(h, "`monthly_hazard`", ValueRange::Unit)),
-            (None, Some(p)) => ShockTrigger::Probability(self.finite(p, "`probability`", ValueRange::Unit)),
+            (Some(h), None) => {
+                ShockTrigger::MonthlyHazard(self.finite(h, "`monthly_hazard`", ValueRange::Unit))
+            }
+            (None, Some(p)) => {
+                ShockTrigger::Probability(self.finite(p, "`probability`", ValueRange::Unit))
+            }
             (Some(h), Some(_)) => {
-                self.err(Some(h.span()), format!("shock \"{name}\" has both `monthly_hazard` and `probability`"))
-                    .help = Some("keep one: a hazard per month, or one probability over the window".into());
+                self.err(
+                    Some(h.span()),
+                    format!("shock \"{name}\" has both `monthly_hazard` and `probability`"),
+                )
+                .help =
+                    Some("keep one: a hazard per month, or one probability over the window".into());
                 return None;
             }
             (None, None) => {
-                self.err(Some(s.name.span()), format!("shock \"{name}\" needs `monthly_hazard` or `probability`"));
+                self.err(
+                    Some(s.name.span()),
+                    format!("shock \"{name}\" needs `monthly_hazard` or `probability`"),
+                );
                 return None;
             }
         };
@@ -882,25 +1152,45 @@ impl Resolver {
         let start_idx = self.month_index(w0);
         let end_idx = self.month_index(w1);
         if end_idx < start_idx {
-            self.err(Some(s.window.span()), format!("window ends ({}) before it starts ({})", w1.get_ref(), w0.get_ref()));
+            self.err(
+                Some(s.window.span()),
+                format!(
+                    "window ends ({}) before it starts ({})",
+                    w1.get_ref(),
+                    w0.get_ref()
+                ),
+            );
         } else if start_idx < 0 || start_idx >= self.months {
             self.err(
                 Some(w0.span()),
-                format!("window starts ({}) outside the horizon of the scenario", w0.get_ref()),
+                format!(
+                    "window starts ({}) outside the horizon of the scenario",
+                    w0.get_ref()
+                ),
             )
             .notes
             .push("a shock's window must start within the simulated months".into());
         }
         let duration_months = match &s.duration_months {
             Some(d) if *d.get_ref() < 1 => {
-                self.err(Some(d.span()), format!("`duration_months` must be at least 1, found {}", d.get_ref()));
+                self.err(
+                    Some(d.span()),
+                    format!(
+                        "`duration_months` must be at least 1, found {}",
+                        d.get_ref()
+                    ),
+                );
                 None
             }
             Some(d) => Some(*d.get_ref()),
             None => None,
         };
         let prefix = format!("shock.{name}");
-        let tables = [s.export_rule.is_some(), s.import_rule.is_some(), s.domestic_mandate.is_some()];
+        let tables = [
+            s.export_rule.is_some(),
+            s.import_rule.is_some(),
+            s.domestic_mandate.is_some(),
+        ];
         let count = tables.iter().filter(|b| **b).count();
         if count != 1 {
             self.err(
@@ -914,12 +1204,16 @@ impl Resolver {
             .help = Some("give exactly one of [shock.export_rule], [shock.import_rule], [shock.domestic_mandate]".into());
             return None;
         }
-        let no_dates = |me: &mut Self, from: &Option<Spanned<String>>, until: &Option<Spanned<String>>| {
-            for d in [from, until].into_iter().flatten() {
-                me.err(Some(d.span()), "a shock's rule has no `from` or `until`: the shock's month is its start")
+        let no_dates =
+            |me: &mut Self, from: &Option<Spanned<String>>, until: &Option<Spanned<String>>| {
+                for d in [from, until].into_iter().flatten() {
+                    me.err(
+                        Some(d.span()),
+                        "a shock's rule has no `from` or `until`: the shock's month is its start",
+                    )
                     .help = Some("set `window` and `duration_months` on the shock instead".into());
-            }
-        };
+                }
+            };
         let rule = if let Some(r) = &s.export_rule {
             no_dates(self, &r.get_ref().from, &r.get_ref().until);
             ShockRule::Export(self.export_rule(
@@ -974,7 +1268,11 @@ impl Resolver {
             ("midpoint_shift", raw.midpoint_shift.is_some()),
         ];
         let curve = if let Some(schedule) = &raw.schedule {
-            let extra: Vec<&str> = logistic_keys.iter().filter(|(_, p)| *p).map(|(k, _)| *k).collect();
+            let extra: Vec<&str> = logistic_keys
+                .iter()
+                .filter(|(_, p)| *p)
+                .map(|(k, _)| *k)
+                .collect();
             if !extra.is_empty() {
                 self.err(
                     Some(p.span()),
@@ -995,15 +1293,22 @@ impl Resolver {
                 if let Some(prev) = last
                     && idx <= prev
                 {
-                    self.err(Some(m.span()), format!("schedule months must increase; {} does not", m.get_ref()));
+                    self.err(
+                        Some(m.span()),
+                        format!("schedule months must increase; {} does not", m.get_ref()),
+                    );
                 }
                 last = Some(idx);
                 points.push((idx, units));
             }
             ProductionCurve::Schedule(points)
         } else {
-            let missing: Vec<&str> =
-                logistic_keys.iter().take(3).filter(|(_, p)| !*p).map(|(k, _)| *k).collect();
+            let missing: Vec<&str> = logistic_keys
+                .iter()
+                .take(3)
+                .filter(|(_, p)| !*p)
+                .map(|(k, _)| *k)
+                .collect();
             if !missing.is_empty() {
                 self.err(Some(p.span()), format!("production is missing `{}`", missing.join("`, `"))).help = Some(
                     "a logistic ramp needs ceiling, midpoint and ramp_months; or give schedule = [[\"YYYY-MM\", units], ...]"
@@ -1011,7 +1316,12 @@ impl Resolver {
                 );
             }
             let ceiling = match &raw.ceiling {
-                Some(c) => self.uncertain(c, format!("{base}.ceiling"), "`ceiling`", ValueRange::NonNegative),
+                Some(c) => self.uncertain(
+                    c,
+                    format!("{base}.ceiling"),
+                    "`ceiling`",
+                    ValueRange::NonNegative,
+                ),
                 None => self.register(format!("{base}.ceiling"), Distribution::Constant(0.0), None),
             };
             let midpoint_month = raw.midpoint.as_ref().map_or(0, |m| self.month_index(m));
@@ -1023,8 +1333,17 @@ impl Resolver {
                 ValueRange::Any,
             );
             let ramp = match &raw.ramp_months {
-                Some(r) => self.uncertain(r, format!("{base}.ramp_months"), "`ramp_months`", ValueRange::Positive),
-                None => self.register(format!("{base}.ramp_months"), Distribution::Constant(1.0), None),
+                Some(r) => self.uncertain(
+                    r,
+                    format!("{base}.ramp_months"),
+                    "`ramp_months`",
+                    ValueRange::Positive,
+                ),
+                None => self.register(
+                    format!("{base}.ramp_months"),
+                    Distribution::Constant(1.0),
+                    None,
+                ),
             };
             ProductionCurve::Logistic {
                 ceiling_units: ceiling,
@@ -1033,8 +1352,13 @@ impl Resolver {
                 ramp_months: ramp,
             }
         };
-        let scale =
-            self.uncertain_or(raw.scale.as_ref(), 1.0, format!("{base}.scale"), "`scale`", ValueRange::NonNegative);
+        let scale = self.uncertain_or(
+            raw.scale.as_ref(),
+            1.0,
+            format!("{base}.scale"),
+            "`scale`",
+            ValueRange::NonNegative,
+        );
         let inventory = self.uncertain_or(
             raw.initial_inventory.as_ref(),
             0.0,
@@ -1042,7 +1366,11 @@ impl Resolver {
             "`initial_inventory`",
             ValueRange::NonNegative,
         );
-        Production { curve, scale, initial_inventory_units: inventory }
+        Production {
+            curve,
+            scale,
+            initial_inventory_units: inventory,
+        }
     }
 
     /// Product, vendor, segment names and origin codes share the outputs' `entity` column.
@@ -1063,7 +1391,12 @@ impl Resolver {
             }
         };
         for s in &raw.segment {
-            clash(self, s.get_ref().name.get_ref(), "segment", s.get_ref().name.span());
+            clash(
+                self,
+                s.get_ref().name.get_ref(),
+                "segment",
+                s.get_ref().name.span(),
+            );
         }
         for p in &raw.product {
             let p = p.get_ref();

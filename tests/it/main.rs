@@ -1,0 +1,8 @@
+//! The integration tests: one binary (one link), a module per behaviour.
+
+mod cli;
+mod closed_form;
+mod invariants;
+mod random_scenarios;
+mod reproducibility;
+mod support;
