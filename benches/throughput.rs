@@ -1,1 +1,52 @@
-fn main() {}
+//! Throughput of the baseline scenario, in trial-months per second:
+//! one trial (the model alone) and a full run (trials in parallel plus
+//! statistics, no files). Run with `cargo bench --bench throughput`.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::sync::atomic::AtomicBool;
+use tradeflow::engine::{NoProgress, RunSettings, run_scenario};
+use tradeflow::model::{Model, TrialRecord, Workspace};
+use tradeflow::scenario::{BUILTIN_BASELINE, parse_scenario};
+
+fn baseline_throughput(c: &mut Criterion) {
+    let sc =
+        parse_scenario(BUILTIN_BASELINE, "baseline.toml").expect("the built-in baseline parses");
+    let months = sc.months as u64;
+
+    let mut group = c.benchmark_group("baseline");
+    group.throughput(Throughput::Elements(months));
+    let model = Model::new(&sc, sc.seed);
+    let (mut ws, mut rec) = (Workspace::default(), TrialRecord::default());
+    let mut trial = 0u64;
+    group.bench_function("single_trial", |b| {
+        b.iter(|| {
+            model.run_trial(trial, &mut ws, &mut rec);
+            trial += 1;
+        })
+    });
+
+    let streams = tradeflow::sampling::InputStreams::new(&sc, sc.seed);
+    let mut values = vec![0.0; sc.inputs.len()];
+    group.bench_function("draw_inputs_one_trial", |b| {
+        b.iter(|| {
+            streams.draw_all(&sc, trial, &mut values);
+            trial += 1;
+        })
+    });
+
+    let trials = 4000u64;
+    group.throughput(Throughput::Elements(trials * months));
+    group.sample_size(10);
+    let settings = RunSettings {
+        trials: Some(trials),
+        ..RunSettings::default()
+    };
+    let stop = AtomicBool::new(false);
+    group.bench_function("full_run_4000_trials", |b| {
+        b.iter(|| run_scenario(&sc, &settings, &NoProgress, &stop).expect("run"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, baseline_throughput);
+criterion_main!(benches);

@@ -21,8 +21,8 @@ pub struct ProductOffer<'a> {
     pub domestic: &'a [bool],
     /// Most units that can be sold this month (`f64::INFINITY` for none).
     pub cap_units: &'a [f64],
-    /// Buyer price per quality-adjusted compute, `c_j / a_j` (USD per H100e).
-    pub quality_price: &'a [f64],
+    /// `ln` of the buyer price per quality-adjusted compute, `ln(c_j / a_j)` (USD per H100e).
+    pub ln_quality_price: &'a [f64],
 }
 
 /// The domestic-share mandate a buyer is bound by.
@@ -56,6 +56,8 @@ pub struct Clearing {
     available: Vec<bool>,
     /// Target log-weights (−∞ where the buyer does not want the product).
     log_weight: Vec<f64>,
+    /// `exp(log_weight − the buyer's largest)`: linear target weights in (0, 1].
+    weight: Vec<f64>,
     /// Compute allocated, `allocation[b * P + j]`.
     allocation: Vec<f64>,
     pending: Vec<f64>,
@@ -131,6 +133,7 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     let c = clearing;
     for v in [
         &mut c.log_weight,
+        &mut c.weight,
         &mut c.allocation,
         &mut c.pending,
         &mut c.short,
@@ -239,9 +242,27 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     }
 }
 
+/// Sets buyer `b`'s target weights (log and linear).
+fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
+    set_log_targets(c, offer, b);
+    let p = c.n_products;
+    let row = b * p..(b + 1) * p;
+    let max = c.log_weight[row.clone()]
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    for k in row {
+        c.weight[k] = if max == f64::NEG_INFINITY {
+            0.0
+        } else {
+            (c.log_weight[k] - max).exp()
+        };
+    }
+}
+
 /// Sets buyer `b`'s target log-weights: CES over its available products,
 /// moved into the mandate's nests when its domestic share falls short.
-fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
+fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
     let p = c.n_products;
     let buyer = c.buyers[b];
     let rho = 1.0 - buyer.sigma;
@@ -252,7 +273,7 @@ fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
             if cobb_douglas {
                 0.0
             } else {
-                rho * offer.quality_price[j].ln()
+                rho * offer.ln_quality_price[j]
             }
         } else {
             f64::NEG_INFINITY
@@ -340,25 +361,38 @@ fn spread(
     allow: impl Fn(usize) -> bool,
 ) -> f64 {
     let p = c.n_products;
-    let mut max = f64::NEG_INFINITY;
-    for j in 0..p {
-        let w = c.log_weight[b * p + j];
-        if !c.saturated[j] && allow(j) && w > max {
-            max = w;
-        }
-    }
-    if max == f64::NEG_INFINITY {
-        return 0.0;
-    }
     let mut total = 0.0;
     for j in 0..p {
-        let w = c.log_weight[b * p + j];
-        c.scratch[j] = if !c.saturated[j] && allow(j) && w > f64::NEG_INFINITY {
-            (w - max).exp()
+        let k = b * p + j;
+        c.scratch[j] = if !c.saturated[j] && allow(j) {
+            c.weight[k]
         } else {
             0.0
         };
         total += c.scratch[j];
+    }
+    if total == 0.0 {
+        // Every open product's linear weight underflowed (extreme σ or price
+        // gaps): weigh them relative to the best of them instead.
+        let mut max = f64::NEG_INFINITY;
+        for j in 0..p {
+            let w = c.log_weight[b * p + j];
+            if !c.saturated[j] && allow(j) && w > max {
+                max = w;
+            }
+        }
+        if max == f64::NEG_INFINITY {
+            return 0.0;
+        }
+        for j in 0..p {
+            let w = c.log_weight[b * p + j];
+            c.scratch[j] = if !c.saturated[j] && allow(j) && w > f64::NEG_INFINITY {
+                (w - max).exp()
+            } else {
+                0.0
+            };
+            total += c.scratch[j];
+        }
     }
     // Foreign part against the allowance (in the mandate's basis).
     let mut foreign_scale = 1.0;
@@ -468,6 +502,9 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
         for b in 0..nb {
             let mandated = c.buyers[b].mandate.is_some();
             let tiny = NEGLIGIBLE * c.buyers[b].demand_h100e;
+            // Spill is linear in the amount, so a buyer's shortfalls are pooled:
+            // a mandated buyer's domestic shortfall may only go to domestic products.
+            let (mut to_domestic, mut to_any) = (0.0, 0.0);
             for j in 0..p {
                 let k = b * p + j;
                 let s = c.short[k];
@@ -475,17 +512,26 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
                     continue;
                 }
                 c.short[k] = 0.0;
-                if s < tiny {
-                    c.unmet[b] += s;
+                if mandated && offer.domestic[j] {
+                    to_domestic += s
+                } else {
+                    to_any += s
+                }
+            }
+            for (amount, domestic_only) in [(to_domestic, true), (to_any, false)] {
+                if amount <= 0.0 {
                     continue;
                 }
-                // A mandated buyer's domestic shortfall may only go to domestic products.
-                let placed = if mandated && offer.domestic[j] {
-                    spread(c, offer, b, s, |i| offer.domestic[i])
+                if amount < tiny {
+                    c.unmet[b] += amount;
+                    continue;
+                }
+                let placed = if domestic_only {
+                    spread(c, offer, b, amount, |i| offer.domestic[i])
                 } else {
-                    spread(c, offer, b, s, |_| true)
+                    spread(c, offer, b, amount, |_| true)
                 };
-                c.unmet[b] += s - placed;
+                c.unmet[b] += amount - placed;
             }
         }
     }

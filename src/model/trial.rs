@@ -114,8 +114,12 @@ pub struct Workspace {
     cap_left: Vec<f64>,
     inventory: Vec<f64>,
     cap_units: Vec<f64>,
-    quality_price: Vec<f64>,
-    reference_quality_price: Vec<f64>,
+    ln_quality_price: Vec<f64>,
+    ln_reference_quality_price: Vec<f64>,
+    /// ln(price / (h100e · preference)) at month 0, per product.
+    ln_base_quality_price: Vec<f64>,
+    list_usd: Vec<f64>,
+    monthly_price_factor: Vec<f64>,
     fee: Vec<f64>,
     launched: Vec<bool>,
     import_rule: Vec<Option<RuleSource>>,
@@ -124,6 +128,13 @@ pub struct Workspace {
     production: Vec<f64>,
     h100e: Vec<f64>,
     domestic: Vec<bool>,
+    ln_trend: Vec<f64>,
+    month_buyers: Vec<Buyer>,
+    active: Vec<usize>,
+    offer_h100e: Vec<f64>,
+    offer_domestic: Vec<bool>,
+    offer_cap_units: Vec<f64>,
+    offer_ln_quality_price: Vec<f64>,
 }
 
 impl<'a> Model<'a> {
@@ -230,6 +241,22 @@ impl<'a> Model<'a> {
             };
             ws.cap_left.push(cap);
         }
+        ws.ln_trend.clear();
+        ws.ln_trend
+            .extend(sc.products.iter().map(|p| (1.0 + v[p.price_trend.0]).ln()));
+        // List prices move by a constant factor a month: no power per month.
+        ws.monthly_price_factor.clear();
+        ws.monthly_price_factor
+            .extend(ws.ln_trend.iter().map(|l| (l / 12.0).exp()));
+        ws.list_usd.clear();
+        ws.list_usd
+            .extend(sc.products.iter().map(|p| v[p.price_usd.0]));
+        ws.ln_base_quality_price.clear();
+        ws.ln_base_quality_price.extend(
+            sc.products
+                .iter()
+                .map(|p| (v[p.price_usd.0] / (p.h100e * v[p.preference.0])).ln()),
+        );
         ws.inventory.clear();
         ws.h100e.clear();
         ws.domestic.clear();
@@ -244,8 +271,8 @@ impl<'a> Model<'a> {
         }
         for buf in [
             &mut ws.cap_units,
-            &mut ws.quality_price,
-            &mut ws.reference_quality_price,
+            &mut ws.ln_quality_price,
+            &mut ws.ln_reference_quality_price,
             &mut ws.fee,
             &mut ws.production,
         ] {
@@ -287,10 +314,10 @@ impl<'a> Model<'a> {
             for (j, p) in sc.products.iter().enumerate() {
                 let launched = ti >= p.launch_month;
                 ws.launched[j] = launched;
-                let list =
-                    v[p.price_usd.0] * ((ti as f64 / 12.0) * (1.0 + v[p.price_trend.0]).ln()).exp();
-                let quality = p.h100e * v[p.preference.0];
-                ws.reference_quality_price[j] = list / quality;
+                let list = ws.list_usd[j];
+                ws.list_usd[j] *= ws.monthly_price_factor[j];
+                let ln_reference = ws.ln_base_quality_price[j] + ti as f64 / 12.0 * ws.ln_trend[j];
+                ws.ln_reference_quality_price[j] = ln_reference;
                 let (mut fee, mut pass) = (0.0, 0.0);
                 let mut cap = f64::INFINITY;
                 ws.export_open[j] = true;
@@ -334,13 +361,17 @@ impl<'a> Model<'a> {
                 let buyer_price = list * (1.0 - (1.0 - pass) * fee) / (1.0 - fee);
                 ws.fee[j] = fee;
                 ws.cap_units[j] = cap.max(0.0);
-                ws.quality_price[j] = buyer_price / quality;
+                ws.ln_quality_price[j] = if fee > 0.0 {
+                    ln_reference + (buyer_price / list).ln()
+                } else {
+                    ln_reference
+                };
                 rec.price_usd[t * np + j] = buyer_price;
                 rec.production_units[t * np + j] = ws.production[j];
             }
 
             // Segments: availability, price response, buyers.
-            ws.clearing.reset(np);
+            ws.month_buyers.clear();
             for (s, seg) in sc.segments.iter().enumerate() {
                 for j in 0..np {
                     let open_import = match ws.import_rule[j] {
@@ -365,13 +396,15 @@ impl<'a> Model<'a> {
                         sigma,
                         (0..np)
                             .filter(|&j| ws.launched[j])
-                            .map(|j| ws.reference_quality_price[j]),
+                            .map(|j| ws.ln_reference_quality_price[j]),
                     );
                     let ln_p = if sigma > 1.0 + 1e-9 {
                         // Substitutes: an unavailable product drops out (its term → 0).
                         ln_price_index(
                             sigma,
-                            (0..np).filter(|&j| avail[j]).map(|j| ws.quality_price[j]),
+                            (0..np)
+                                .filter(|&j| avail[j])
+                                .map(|j| ws.ln_quality_price[j]),
                         )
                     } else {
                         // σ ≤ 1: the unweighted index would fall when a variety is
@@ -381,9 +414,9 @@ impl<'a> Model<'a> {
                             sigma,
                             (0..np).filter(|&j| ws.launched[j]).map(|j| {
                                 if avail[j] {
-                                    ws.quality_price[j]
+                                    ws.ln_quality_price[j]
                                 } else {
-                                    ws.reference_quality_price[j]
+                                    ws.ln_reference_quality_price[j]
                                 }
                             }),
                         )
@@ -413,7 +446,6 @@ impl<'a> Model<'a> {
                 } else {
                     0.0
                 };
-                let avail_row = &ws.segment_available[s * np..(s + 1) * np];
                 if compliance > 0.0 {
                     let buyer = Buyer {
                         segment: s,
@@ -421,7 +453,7 @@ impl<'a> Model<'a> {
                         sigma,
                         mandate,
                     };
-                    ws.clearing.add_buyer(buyer, |j| avail_row[j]);
+                    ws.month_buyers.push(buyer);
                 }
                 if compliance < 1.0 {
                     let buyer = Buyer {
@@ -430,16 +462,38 @@ impl<'a> Model<'a> {
                         sigma,
                         mandate: None,
                     };
-                    ws.clearing.add_buyer(buyer, |j| avail_row[j]);
+                    ws.month_buyers.push(buyer);
                 }
+            }
+
+            // Only products some segment may buy take part in the clearing.
+            ws.active.clear();
+            ws.offer_h100e.clear();
+            ws.offer_domestic.clear();
+            ws.offer_cap_units.clear();
+            ws.offer_ln_quality_price.clear();
+            for j in 0..np {
+                if rec.available[t * np + j] == 1.0 {
+                    ws.active.push(j);
+                    ws.offer_h100e.push(ws.h100e[j]);
+                    ws.offer_domestic.push(ws.domestic[j]);
+                    ws.offer_cap_units.push(ws.cap_units[j]);
+                    ws.offer_ln_quality_price.push(ws.ln_quality_price[j]);
+                }
+            }
+            ws.clearing.reset(ws.active.len());
+            for buyer in &ws.month_buyers {
+                let row = &ws.segment_available[buyer.segment * np..(buyer.segment + 1) * np];
+                let active = &ws.active;
+                ws.clearing.add_buyer(*buyer, |jc| row[active[jc]]);
             }
 
             // Clearing.
             let offer = ProductOffer {
-                h100e: &ws.h100e,
-                domestic: &ws.domestic,
-                cap_units: &ws.cap_units,
-                quality_price: &ws.quality_price,
+                h100e: &ws.offer_h100e,
+                domestic: &ws.offer_domestic,
+                cap_units: &ws.offer_cap_units,
+                ln_quality_price: &ws.offer_ln_quality_price,
             };
             clear_market(&offer, &mut ws.clearing);
             observe(&MonthView {
@@ -452,8 +506,8 @@ impl<'a> Model<'a> {
             for (b, buyer) in ws.clearing.buyers().iter().enumerate() {
                 let k = t * ns + buyer.segment;
                 let mut bought = 0.0;
-                for j in 0..np {
-                    let q = ws.clearing.allocation(b, j);
+                for (jc, &j) in ws.active.iter().enumerate() {
+                    let q = ws.clearing.allocation(b, jc);
                     bought += q;
                     rec.compute_h100e[t * np + j] += q;
                 }
@@ -485,15 +539,16 @@ impl<'a> Model<'a> {
     }
 }
 
-/// Natural log of the CES price index `(Σ x^(1−σ))^(1/(1−σ))`, computed by
-/// log-sum-exp so that no power overflows; `σ ≈ 1` uses the Cobb–Douglas
-/// limit (geometric mean). `+∞` for an empty set.
-pub fn ln_price_index(sigma: f64, quality_prices: impl Iterator<Item = f64> + Clone) -> f64 {
+/// Natural log of the CES price index `(Σ x^(1−σ))^(1/(1−σ))` from the
+/// logs of the quality prices `x`, by log-sum-exp so that no power
+/// overflows; `σ ≈ 1` uses the Cobb–Douglas limit (geometric mean). `+∞`
+/// for an empty set.
+pub fn ln_price_index(sigma: f64, ln_quality_prices: impl Iterator<Item = f64> + Clone) -> f64 {
     let rho = 1.0 - sigma;
     if rho.abs() < 1e-9 {
         let (mut sum, mut n) = (0.0, 0usize);
-        for x in quality_prices {
-            sum += x.ln();
+        for x in ln_quality_prices {
+            sum += x;
             n += 1;
         }
         return if n == 0 {
@@ -502,16 +557,16 @@ pub fn ln_price_index(sigma: f64, quality_prices: impl Iterator<Item = f64> + Cl
             sum / n as f64
         };
     }
-    let max = quality_prices
+    let max = ln_quality_prices
         .clone()
-        .map(|x| rho * x.ln())
+        .map(|x| rho * x)
         .fold(f64::NEG_INFINITY, f64::max);
     if max == f64::NEG_INFINITY {
         return f64::INFINITY;
     }
     let lse = max
-        + quality_prices
-            .map(|x| (rho * x.ln() - max).exp())
+        + ln_quality_prices
+            .map(|x| (rho * x - max).exp())
             .sum::<f64>()
             .ln();
     lse / rho

@@ -118,7 +118,7 @@ fn debug_scenario_file() {
         let c = v.clearing;
         eprintln!(
             "caps {:?}\nh {:?}\ndom {:?}\nqp {:?}",
-            v.offer.cap_units, v.offer.h100e, v.offer.domestic, v.offer.quality_price
+            v.offer.cap_units, v.offer.h100e, v.offer.domestic, v.offer.ln_quality_price
         );
         for (b, buyer) in c.buyers().iter().enumerate() {
             eprintln!("buyer {b}: {buyer:?}");
