@@ -102,40 +102,104 @@ proptest! {
     }
 }
 
-#[test]
-#[ignore]
-fn debug_scenario_file() {
-    let text = std::fs::read_to_string(std::env::var("TF_DEBUG").unwrap()).unwrap();
-    let sc = scenario(&text);
-    let model = Model::new(&sc, std::env::var("TF_SEED").unwrap().parse().unwrap());
-    let (mut ws, mut rec) = (Workspace::default(), TrialRecord::default());
-    let month: usize = std::env::var("TF_MONTH").unwrap().parse().unwrap();
-    let seed_trial: u64 = 0;
-    model.run_trial_observed(seed_trial, &mut ws, &mut rec, &mut |v| {
-        if v.month != month {
-            return;
+/// Products and buyers for a clearing with no binding cap.
+fn unlimited_market(
+    ln_prices: &[f64],
+    h100e: &[f64],
+    domestic: &[bool],
+    sigma: f64,
+    mandate: Option<tradeflow::model::BuyerMandate>,
+) -> tradeflow::model::Clearing {
+    use tradeflow::model::{Buyer, Clearing, ProductOffer, clear_market};
+    let caps = vec![f64::INFINITY; ln_prices.len()];
+    let offer = ProductOffer {
+        h100e,
+        domestic,
+        cap_units: &caps,
+        ln_quality_price: ln_prices,
+    };
+    let mut c = Clearing::default();
+    c.reset(ln_prices.len());
+    c.add_buyer(
+        Buyer {
+            segment: 0,
+            demand_h100e: 1000.0,
+            sigma,
+            mandate,
+        },
+        |_| true,
+    );
+    clear_market(&offer, &mut c);
+    c
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// With no cap binding and no mandate, purchases are the CES closed form.
+    #[test]
+    fn unconstrained_shares_equal_the_ces_closed_form(
+        prices in proptest::collection::vec(1.0f64..1e5, 1..8),
+        sigma in 0.1f64..12.0,
+    ) {
+        let ln: Vec<f64> = prices.iter().map(|p| p.ln()).collect();
+        let n = prices.len();
+        let c = unlimited_market(&ln, &vec![1.0; n], &vec![false; n], sigma, None);
+        let weights: Vec<f64> = prices.iter().map(|p| (p / prices[0]).powf(1.0 - sigma)).collect();
+        let total: f64 = weights.iter().sum();
+        for j in 0..n {
+            let expect = 1000.0 * weights[j] / total;
+            // Shares below 1e-9 of demand are zero by rule.
+            let expect = if expect < 1e-6 { 0.0 } else { expect };
+            prop_assert!((c.allocation(0, j) - expect).abs() <= 1e-9 * 1000.0, "{} vs {}", c.allocation(0, j), expect);
         }
-        let c = v.clearing;
-        eprintln!(
-            "caps {:?}\nh {:?}\ndom {:?}\nqp {:?}",
-            v.offer.cap_units, v.offer.h100e, v.offer.domestic, v.offer.ln_quality_price
-        );
-        for (b, buyer) in c.buyers().iter().enumerate() {
-            eprintln!("buyer {b}: {buyer:?}");
-            for j in 0..v.offer.h100e.len() {
-                eprintln!(
-                    "   j{j} avail {} target {:.4} alloc {:.3}",
-                    c.is_available(b, j),
-                    c.target_share(b, j),
-                    c.allocation(b, j)
-                );
+        prop_assert!(c.unmet(0) <= 1e-9 * 1000.0 * n as f64, "unmet {}", c.unmet(0));
+    }
+
+    /// A mandated buyer with no cap binding ends with exactly max(r, its CES
+    /// domestic share) on the mandate's basis, CES proportions kept inside nests.
+    #[test]
+    fn a_mandate_moves_the_domestic_share_to_exactly_r(
+        prices in proptest::collection::vec(1.0f64..1e5, 2..7),
+        h in proptest::collection::vec(0.1f64..2.0, 7),
+        split in 1usize..6,
+        sigma in 0.5f64..6.0,
+        r in 0.01f64..1.0,
+        units_basis in any::<bool>(),
+    ) {
+        use tradeflow::model::BuyerMandate;
+        use tradeflow::scenario::MandateBasis;
+        let n = prices.len();
+        let split = split.min(n - 1);
+        let domestic: Vec<bool> = (0..n).map(|j| j < split).collect();
+        let h = &h[..n];
+        let ln: Vec<f64> = prices.iter().zip(h).map(|(p, h)| (p / h).ln()).collect();
+        let basis = if units_basis { MandateBasis::Units } else { MandateBasis::Compute };
+        let c = unlimited_market(&ln, h, &domestic, sigma, Some(BuyerMandate { share: r, basis }));
+        let free = unlimited_market(&ln, h, &domestic, sigma, None);
+        let on_basis = |c: &tradeflow::model::Clearing, j: usize| {
+            if units_basis { c.allocation(0, j) / h[j] } else { c.allocation(0, j) }
+        };
+        let share = |c: &tradeflow::model::Clearing| {
+            let dom: f64 = (0..n).filter(|&j| domestic[j]).map(|j| on_basis(c, j)).sum();
+            let all: f64 = (0..n).map(|j| on_basis(c, j)).sum();
+            dom / all
+        };
+        let ces = share(&free);
+        prop_assert!((share(&c) - ces.max(r)).abs() < 1e-7, "share {} vs max(r {}, ces {})", share(&c), r, ces);
+        prop_assert!(c.unmet(0) <= 1e-9 * 1000.0 * n as f64 && c.mandate_cut(0) == 0.0, "unmet {} cut {}", c.unmet(0), c.mandate_cut(0));
+        // Proportions inside each nest are the free buyer's.
+        for nest in [true, false] {
+            let idx: Vec<usize> = (0..n).filter(|&j| domestic[j] == nest).collect();
+            let (a0, f0) = (c.allocation(0, idx[0]), free.allocation(0, idx[0]));
+            for &j in &idx[1..] {
+                // Allocations near the 1e-9 zeroing threshold are left out.
+                if a0 > 1e-5 && f0 > 1e-5 && c.allocation(0, j) > 1e-5 && free.allocation(0, j) > 1e-5 {
+                    let ratio_m = c.allocation(0, j) / a0;
+                    let ratio_f = free.allocation(0, j) / f0;
+                    prop_assert!((ratio_m - ratio_f).abs() <= 1e-9 * ratio_f, "{} vs {}", ratio_m, ratio_f);
+                }
             }
-            eprintln!(
-                "   unmet {:.3} cut {:.3} -> {:?}",
-                c.unmet(b),
-                c.mandate_cut(b),
-                check_month(v)
-            );
         }
-    });
+    }
 }
