@@ -147,8 +147,8 @@ proptest! {
         let c = unlimited_market(&ln, &vec![1.0; n], &vec![false; n], sigma, None);
         let weights: Vec<f64> = prices.iter().map(|p| (p / prices[0]).powf(1.0 - sigma)).collect();
         let total: f64 = weights.iter().sum();
-        for j in 0..n {
-            let expect = 1000.0 * weights[j] / total;
+        for (j, w) in weights.iter().enumerate() {
+            let expect = 1000.0 * w / total;
             // Shares below 1e-9 of demand are zero by rule.
             let expect = if expect < 1e-6 { 0.0 } else { expect };
             prop_assert!((c.allocation(0, j) - expect).abs() <= 1e-9 * 1000.0, "{} vs {}", c.allocation(0, j), expect);
