@@ -45,7 +45,7 @@ impl ChartFormat {
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
     /// A file could not be read or written.
-    #[error("cannot access {}: {source}", path.display())]
+    #[error("cannot access {}", path.display())]
     Io {
         /// The file concerned.
         path: PathBuf,
@@ -54,7 +54,7 @@ pub enum ChartError {
         source: std::io::Error,
     },
     /// An input CSV file is malformed (e.g. not UTF-8).
-    #[error("cannot parse {}: {source}", path.display())]
+    #[error("cannot parse {}", path.display())]
     Csv {
         /// The CSV file.
         path: PathBuf,

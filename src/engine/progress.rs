@@ -17,9 +17,12 @@ impl ProgressBar {
         } else {
             let bar = indicatif::ProgressBar::new(0);
             let style = indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40.cyan/blue} {human_pos}/{human_len} trials  {per_sec}  ETA {eta}",
+                "{spinner} [{elapsed_precise}] {bar:40.cyan/blue} {human_pos}/{human_len} trials  {rate}  ETA {eta}",
             )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} trials/s", state.per_sec());
+            });
             bar.set_style(style);
             bar
         };

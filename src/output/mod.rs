@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     /// A file or folder could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         /// The path.
         path: PathBuf,
@@ -37,7 +37,7 @@ pub enum OutputError {
         reason: String,
     },
     /// A CSV record could not be written.
-    #[error("cannot write CSV {path}: {source}")]
+    #[error("cannot write CSV {path}")]
     Csv {
         /// The path.
         path: PathBuf,
@@ -64,7 +64,10 @@ pub fn prepare_output_dir(out: &Path) -> Result<(), OutputError> {
             reason: "it is a file, not a folder".into(),
         });
     }
-    std::fs::create_dir_all(out).map_err(|e| OutputError::io(out, e))?;
+    std::fs::create_dir_all(out).map_err(|e| OutputError::BadOutputDir {
+        path: out.to_path_buf(),
+        reason: format!("cannot create it ({e})"),
+    })?;
     let probe = out.join(format!(".tradeflow-write-test-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(|e| OutputError::BadOutputDir {
         path: out.to_path_buf(),

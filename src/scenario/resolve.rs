@@ -113,10 +113,13 @@ impl ValueRange {
     }
 }
 
-const IDENT_HELP: &str = "names may use letters, digits, '-', '_' and '.'";
+const IDENT_HELP: &str =
+    "names start with a letter or digit and may use letters, digits, '-', '_' and '.'";
 
 fn is_identifier(s: &str) -> bool {
-    !s.is_empty()
+    // The first character is a letter or digit: names become folder names and
+    // column headers, so `.`, `..` and hidden names are refused.
+    s.starts_with(|c: char| c.is_ascii_alphanumeric())
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
@@ -522,7 +525,7 @@ impl Resolver {
                 span,
                 format!(
                     "segment shares must sum to 1, they sum to {}",
-                    fmt_num(share_sum)
+                    fmt_num((share_sum * 1e9).round() / 1e9)
                 ),
             )
             .notes
@@ -721,11 +724,6 @@ impl Resolver {
         }
         let mut mandates = Vec::new();
         let mut mandate_froms: HashSet<(usize, i64)> = HashSet::new();
-        let mandate_from_counts = count_froms(
-            raw.domestic_mandate
-                .iter()
-                .filter_map(|m| m.get_ref().from.as_ref()),
-        );
         for (order, m) in raw.domestic_mandate.iter().enumerate() {
             let Some((from_text, window)) = self.scheduled_window(
                 m.get_ref().from.as_ref(),
@@ -734,13 +732,11 @@ impl Resolver {
             ) else {
                 continue;
             };
-            let shared_from = mandate_from_counts.get(&from_text).copied().unwrap_or(0) > 1;
             let mandate = self.mandate(
                 m.get_ref(),
                 &segment_index,
                 &segments,
                 &from_text,
-                shared_from,
                 "domestic_mandate",
             );
             let mut clash = false;
@@ -1073,21 +1069,23 @@ impl Resolver {
         segment_index: &HashMap<String, usize>,
         segments: &[Segment],
         from_text: &str,
-        shared_from: bool,
         prefix: &str,
     ) -> Mandate {
         let bound = match &m.segments {
             Some(l) => self.segment_refs(l, segment_index),
             None => (0..segments.len()).collect(),
         };
-        let base = if from_text.is_empty() {
-            prefix.to_string()
-        } else if shared_from {
-            let names: Vec<&str> = bound.iter().map(|&s| segments[s].name.as_str()).collect();
-            format!("{prefix}.{from_text}.{}", names.join("+"))
-        } else {
-            format!("{prefix}.{from_text}")
-        };
+        // Keyed by content: a mandate naming segments carries their names
+        // (sorted), so its path never depends on the other mandates.
+        let mut base = prefix.to_string();
+        if !from_text.is_empty() {
+            base = format!("{base}.{from_text}");
+        }
+        if m.segments.is_some() {
+            let mut names: Vec<&str> = bound.iter().map(|&s| segments[s].name.as_str()).collect();
+            names.sort_unstable();
+            base = format!("{base}.{}", names.join("+"));
+        }
         let share = self.uncertain(
             &m.share,
             format!("{base}.share"),
@@ -1240,7 +1238,6 @@ impl Resolver {
                 segment_index,
                 segments,
                 "",
-                false,
                 &format!("{prefix}.domestic_mandate"),
             ))
         } else {
@@ -1424,12 +1421,4 @@ fn index_or_push(list: &mut Vec<String>, name: &str) -> usize {
             list.len() - 1
         }
     }
-}
-
-fn count_froms<'a>(froms: impl Iterator<Item = &'a Spanned<String>>) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for f in froms {
-        *counts.entry(f.get_ref().clone()).or_insert(0) += 1;
-    }
-    counts
 }
