@@ -51,31 +51,34 @@ impl Stats {
             };
         }
         let mean = values.iter().sum::<f64>() / n as f64;
+        let (lo, hi) = values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                (lo.min(x), hi.max(x))
+            });
+        if lo == hi {
+            // A constant column (a banned product's sales, a 0/1 flag that
+            // never changes): every quantile is that value, no selection needed.
+            return Stats {
+                mean,
+                sd: 0.0,
+                p5: lo,
+                p25: lo,
+                p50: lo,
+                p75: lo,
+                p95: lo,
+            };
+        }
         let sd = if n > 1 {
             (values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64).sqrt()
         } else {
             0.0
         };
-        let mut quantiles = [0.0; 5];
-        // Successive selections on the shrinking right part: O(n) per quantile.
-        let mut floor = 0;
-        for (k, q) in QUANTILES.iter().enumerate() {
-            let h = (n - 1) as f64 * q;
-            let lo = h.floor() as usize;
-            let frac = h - lo as f64;
-            let (_, x_lo, _) = values[floor..].select_nth_unstable_by(lo - floor, f64::total_cmp);
-            let x_lo = *x_lo;
-            let x_hi = if frac > 0.0 && lo + 1 < n {
-                values[lo + 1..]
-                    .iter()
-                    .copied()
-                    .fold(f64::INFINITY, f64::min)
-            } else {
-                x_lo
-            };
-            quantiles[k] = x_lo + frac * (x_hi - x_lo);
-            floor = lo;
-        }
+        let quantiles = if n <= SORT_BELOW {
+            quantiles_by_sort(values)
+        } else {
+            quantiles_by_selection(values)
+        };
         let [p5, p25, p50, p75, p95] = quantiles;
         Stats {
             mean,
@@ -92,6 +95,54 @@ impl Stats {
     pub fn quantiles(&self) -> [f64; 5] {
         [self.p5, self.p25, self.p50, self.p75, self.p95]
     }
+}
+
+/// Up to this many values a full sort is cheaper than five selections.
+const SORT_BELOW: usize = 2048;
+
+/// Type-7 quantile from the order statistics `x_lo` (at ⌊h⌋) and `x_hi` (the next).
+fn interpolate(x_lo: f64, x_hi: f64, frac: f64) -> f64 {
+    x_lo + frac * (x_hi - x_lo)
+}
+
+/// Values are finite (the engine checks), so `partial_cmp` is a total order here.
+fn order(a: &f64, b: &f64) -> std::cmp::Ordering {
+    a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal)
+}
+
+fn quantiles_by_sort(values: &mut [f64]) -> [f64; 5] {
+    values.sort_unstable_by(order);
+    let n = values.len();
+    QUANTILES.map(|q| {
+        let h = (n - 1) as f64 * q;
+        let lo = h.floor() as usize;
+        interpolate(values[lo], values[(lo + 1).min(n - 1)], h - lo as f64)
+    })
+}
+
+/// Successive selections on the shrinking right part: O(n) per quantile.
+fn quantiles_by_selection(values: &mut [f64]) -> [f64; 5] {
+    let n = values.len();
+    let mut quantiles = [0.0; 5];
+    let mut floor = 0;
+    for (k, q) in QUANTILES.iter().enumerate() {
+        let h = (n - 1) as f64 * q;
+        let lo = h.floor() as usize;
+        let frac = h - lo as f64;
+        let (_, x_lo, _) = values[floor..].select_nth_unstable_by(lo - floor, order);
+        let x_lo = *x_lo;
+        let x_hi = if frac > 0.0 && lo + 1 < n {
+            values[lo + 1..]
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min)
+        } else {
+            x_lo
+        };
+        quantiles[k] = interpolate(x_lo, x_hi, frac);
+        floor = lo;
+    }
+    quantiles
 }
 
 #[cfg(test)]
