@@ -250,6 +250,20 @@ pub fn run_scenario(
                     }
                     let off = off + rec.shock_months.len();
                     horizon_metrics(sc, rec, scratch, &mut SliceSink::new(&mut trow[off..]));
+                    // Sums over the horizon can overflow even when every month is finite.
+                    if let Some(bad) = trow[off..].iter().position(|x| !x.is_finite()) {
+                        let err = EngineError::NonFinite {
+                            scenario: sc.name.clone(),
+                            trial,
+                            month: "the horizon".to_string(),
+                            metric: layout.horizon[bad].metric.to_string(),
+                            entity: layout.horizon[bad].entity.clone(),
+                        };
+                        let mut slot = first_error.lock().unwrap_or_else(|e| e.into_inner());
+                        if slot.as_ref().is_none_or(|(tr, _)| trial < *tr) {
+                            *slot = Some((trial, err));
+                        }
+                    }
                 }
             }
             progress.advance(count as u64);

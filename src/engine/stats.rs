@@ -50,12 +50,16 @@ impl Stats {
                 p95: 0.0,
             };
         }
-        let mean = values.iter().sum::<f64>() / n as f64;
         let (lo, hi) = values
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
                 (lo.min(x), hi.max(x))
             });
+        // Sums are taken on values scaled down when they are huge, so that
+        // finite values near f64::MAX still give a finite mean and sd.
+        let scale = lo.abs().max(hi.abs());
+        let scale = if scale > 1e300 { scale } else { 1.0 };
+        let mean = values.iter().map(|x| x / scale).sum::<f64>() / n as f64 * scale;
         if lo == hi {
             // A constant column (a banned product's sales, a 0/1 flag that
             // never changes): every quantile is that value, no selection needed.
@@ -70,7 +74,12 @@ impl Stats {
             };
         }
         let sd = if n > 1 {
-            (values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64).sqrt()
+            let m = mean / scale;
+            let ss = values
+                .iter()
+                .map(|x| (x / scale - m) * (x / scale - m))
+                .sum::<f64>();
+            (ss / (n - 1) as f64).sqrt() * scale
         } else {
             0.0
         };
@@ -177,6 +186,15 @@ mod tests {
             let exact = sorted[lo] + (h - lo as f64) * (sorted[(lo + 1).min(1000)] - sorted[lo]);
             assert_eq!(s.quantiles()[k], exact);
         }
+    }
+
+    #[test]
+    fn values_near_the_largest_double_give_finite_statistics() {
+        let mut v = [1e308, 1.5e308, 1.7e308];
+        let s = Stats::of(&mut v);
+        assert!(s.mean.is_finite() && s.sd.is_finite());
+        assert!((s.mean - 1.4e308).abs() < 1e294);
+        assert!((s.sd - 0.360555127546399e308).abs() < 1e294);
     }
 
     #[test]

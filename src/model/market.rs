@@ -151,8 +151,11 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     c.saturated.clear();
     for j in 0..p {
         let cap = offer.cap_units[j] * offer.h100e[j];
+        // Every product starts unsaturated, a zero cap too: the first
+        // water-filling round saturates it at ratio 0, so its requests spill
+        // by the nest rules (a mandated buyer's to domestic products only).
         c.remaining.push(cap.max(0.0));
-        c.saturated.push(cap <= 0.0);
+        c.saturated.push(false);
     }
     c.scratch.resize(p, 0.0);
 
@@ -171,35 +174,7 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     // 3. Mandate cut.
     let mut freed_any = false;
     for b in 0..nb {
-        let Some(m) = c.buyers[b].mandate else {
-            continue;
-        };
-        let (dom, foreign) = nest_totals(c, offer, b, m.basis);
-        let total = dom + foreign;
-        if total <= 0.0 || dom >= m.share * total * (1.0 - 1e-12) {
-            continue;
-        }
-        let allowed = dom * (1.0 - m.share) / m.share;
-        let factor = if foreign > 0.0 {
-            (allowed / foreign).clamp(0.0, 1.0)
-        } else {
-            1.0
-        };
-        for j in 0..p {
-            if offer.domestic[j] {
-                continue;
-            }
-            let k = b * p + j;
-            let freed = c.allocation[k] * (1.0 - factor);
-            if freed > 0.0 {
-                c.allocation[k] -= freed;
-                c.remaining[j] += freed;
-                c.saturated[j] = false;
-                c.cut[b] += freed;
-                c.unmet[b] += freed;
-                freed_any = true;
-            }
-        }
+        freed_any |= cut_to_mandate(c, offer, b);
     }
     // 4. Re-offer what the cut freed to buyers with unmet demand.
     if freed_any {
@@ -239,7 +214,48 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
         if c.cut[b] < tiny {
             c.cut[b] = 0.0;
         }
+        // Zeroing a negligible domestic purchase can leave the share a hair
+        // below r: cut again (what this frees is negligible and not re-offered).
+        cut_to_mandate(c, offer, b);
     }
+}
+
+/// Cuts buyer `b`'s foreign purchases, pro rata, to `domestic · (1 − r) / r`
+/// when its domestic share is below its mandate's `r`; the freed supply goes
+/// back to the products. Returns whether anything was cut.
+fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
+    let p = c.n_products;
+    let Some(m) = c.buyers[b].mandate else {
+        return false;
+    };
+    let (dom, foreign) = nest_totals(c, offer, b, m.basis);
+    let total = dom + foreign;
+    if total <= 0.0 || dom >= m.share * total * (1.0 - 1e-12) {
+        return false;
+    }
+    let allowed = dom * (1.0 - m.share) / m.share;
+    let factor = if foreign > 0.0 {
+        (allowed / foreign).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    let mut freed_any = false;
+    for j in 0..p {
+        if offer.domestic[j] {
+            continue;
+        }
+        let k = b * p + j;
+        let freed = c.allocation[k] * (1.0 - factor);
+        if freed > 0.0 {
+            c.allocation[k] -= freed;
+            c.remaining[j] += freed;
+            c.saturated[j] = false;
+            c.cut[b] += freed;
+            c.unmet[b] += freed;
+            freed_any = true;
+        }
+    }
+    freed_any
 }
 
 /// Sets buyer `b`'s target weights (log and linear).

@@ -110,7 +110,7 @@ pub fn rule_in_force(
                 Some(k) => (
                     RuleWindow {
                         from: k,
-                        until: durations[i].map(|d| k + d - 1),
+                        until: durations[i].map(|d| k.saturating_add(d - 1)),
                     },
                     1u8,
                 ),

@@ -25,9 +25,14 @@ fn finish(
     Ok(())
 }
 
+/// Shortest round-trip text of a number, with −0 written as 0.
+fn number(x: f64) -> String {
+    (x + 0.0).to_string()
+}
+
 fn push_stats(record: &mut Vec<String>, s: &Stats) {
     for x in s.columns() {
-        record.push(x.to_string());
+        record.push(number(x));
     }
 }
 
@@ -95,7 +100,7 @@ pub fn write_trials_csv(path: &Path, r: &ScenarioResults) -> Result<(), OutputEr
             if (shock_start..shock_start + shock_cols).contains(&c) {
                 rec.push((*x as i64).to_string());
             } else {
-                rec.push(x.to_string());
+                rec.push(number(*x));
             }
         }
         w.write_record(&rec).map_err(csv_err(path))?;

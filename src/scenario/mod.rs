@@ -351,4 +351,6 @@ pub mod defaults {
     pub const SEED: u64 = 1;
     /// Longest horizon accepted, months (a century).
     pub const MAX_MONTHS: i64 = 1200;
+    /// Most trials accepted (the command line's limit too).
+    pub const MAX_TRIALS: u64 = 100_000_000;
 }

@@ -420,10 +420,14 @@ impl Resolver {
         }
         self.months = months.clamp(1, defaults::MAX_MONTHS);
         let trials = match &header.trials {
-            Some(t) if *t.get_ref() < 1 => {
+            Some(t) if !(1..=defaults::MAX_TRIALS as i64).contains(t.get_ref()) => {
                 self.err(
                     Some(t.span()),
-                    format!("trials must be at least 1, found {}", t.get_ref()),
+                    format!(
+                        "trials must be between 1 and {}, found {}",
+                        defaults::MAX_TRIALS,
+                        t.get_ref()
+                    ),
                 );
                 1
             }
@@ -1170,11 +1174,12 @@ impl Resolver {
             .push("a shock's window must start within the simulated months".into());
         }
         let duration_months = match &s.duration_months {
-            Some(d) if *d.get_ref() < 1 => {
+            Some(d) if !(1..=defaults::MAX_MONTHS).contains(d.get_ref()) => {
                 self.err(
                     Some(d.span()),
                     format!(
-                        "`duration_months` must be at least 1, found {}",
+                        "`duration_months` must be between 1 and {}, found {}",
+                        defaults::MAX_MONTHS,
                         d.get_ref()
                     ),
                 );

@@ -352,3 +352,79 @@ fn probability_shock_fires_once_uniformly_over_its_window() {
     // After the window and duration, always available again.
     assert_eq!(month_stat(&r, "available", "H200", 13).mean, 1.0);
 }
+
+/// A foreign product and domestic ones, all at 10 000 USD per H100e, under a
+/// compute-basis mandate binding the whole segment.
+fn zero_output_market(share: f64, second_domestic_units: Option<f64>) -> String {
+    let second = second_domestic_units.map_or(String::new(), |u| {
+        format!(
+            r#"
+[[product]]
+name = "D2"
+vendor = "Cambricon"
+origin = "CN"
+h100e = 1
+price = 10000
+
+[product.production]
+schedule = [["2026-01", {u:?}]]
+"#
+        )
+    });
+    market(
+        1,
+        2.0,
+        &format!(
+            r#"[[product]]
+name = "F"
+vendor = "Nvidia"
+origin = "US"
+h100e = 1
+price = 10000
+
+[[product]]
+name = "D1"
+vendor = "Huawei"
+origin = "CN"
+h100e = 1
+price = 10000
+
+[product.production]
+schedule = [["2026-01", 0]]
+{second}
+[[domestic_mandate]]
+from = "2026-01"
+share = {share:?}
+basis = "compute""#
+        ),
+    )
+}
+
+#[test]
+fn a_domestic_product_with_zero_output_sends_mandated_demand_to_domestic_products_only() {
+    // Thirds by CES (domestic 2/3 ≥ r = 0.6): D1 makes nothing, so its third
+    // spills to D2, the other domestic product, not abroad.
+    let r = simulate(&scenario(&zero_output_market(0.6, Some(100000.0))), 1);
+    assert_close(
+        month_stat(&r, "compute_h100e", "F", 0).p50,
+        1000.0 / 3.0,
+        1e-9,
+    );
+    assert_close(
+        month_stat(&r, "compute_h100e", "D2", 0).p50,
+        2000.0 / 3.0,
+        1e-9,
+    );
+    assert_eq!(month_stat(&r, "unmet_h100e", "market", 0).p50, 0.0);
+    assert_eq!(month_stat(&r, "mandate_cut_h100e", "market", 0).p50, 0.0);
+    // With no domestic output at all, r = 0.5 allows no foreign purchase:
+    // half the demand is unmet at once, the other half is cut.
+    let r = simulate(&scenario(&zero_output_market(0.5, None)), 1);
+    assert_eq!(month_stat(&r, "compute_h100e", "F", 0).p50, 0.0);
+    assert_close(
+        month_stat(&r, "mandate_cut_h100e", "market", 0).p50,
+        500.0,
+        1e-9,
+    );
+    assert_close(month_stat(&r, "unmet_h100e", "market", 0).p50, 1000.0, 1e-9);
+}
