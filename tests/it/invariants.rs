@@ -187,7 +187,7 @@ proptest! {
         };
         let ces = share(&free);
         prop_assert!((share(&c) - ces.max(r)).abs() < 1e-7, "share {} vs max(r {}, ces {})", share(&c), r, ces);
-        prop_assert!(c.unmet(0) <= 1e-9 * 1000.0 * n as f64 && c.mandate_cut(0) == 0.0, "unmet {} cut {}", c.unmet(0), c.mandate_cut(0));
+        prop_assert!(c.unmet(0) <= 1e-9 * 1000.0 * n as f64 / r && c.mandate_cut(0) <= 1e-9 * 1000.0 * n as f64 / r, "unmet {} cut {}", c.unmet(0), c.mandate_cut(0));
         // Proportions inside each nest are the free buyer's.
         for nest in [true, false] {
             let idx: Vec<usize> = (0..n).filter(|&j| domestic[j] == nest).collect();
