@@ -107,7 +107,7 @@ impl Stats {
 }
 
 /// Up to this many values a full sort is cheaper than five selections.
-const SORT_BELOW: usize = 2048;
+const SORT_BELOW: usize = 16384;
 
 /// Type-7 quantile from the order statistics `x_lo` (at ⌊h⌋) and `x_hi` (the next).
 fn interpolate(x_lo: f64, x_hi: f64, frac: f64) -> f64 {
