@@ -651,81 +651,31 @@ impl Resolver {
         self.check_namespaces(&raw, &vendors, &origins);
 
         // Rules.
-        let mut export_rules = Vec::new();
-        let mut export_froms: HashSet<(usize, i64)> = HashSet::new();
-        for (order, r) in raw.export_rule.iter().enumerate() {
-            if let Some((window, rule)) = self
-                .scheduled_window(
-                    r.get_ref().from.as_ref(),
-                    r.get_ref().until.as_ref(),
-                    r.span(),
+        let export_rules = self.product_timeline(
+            &raw.export_rule,
+            |r| (r.from.as_ref(), r.until.as_ref()),
+            |me, r, from| me.export_rule(r, &product_index, &products, Some(from), "export_rule"),
+            |rule| rule.product,
+            "export",
+            &products,
+        );
+        let import_rules = self.product_timeline(
+            &raw.import_rule,
+            |r| (r.from.as_ref(), r.until.as_ref()),
+            |me, r, from| {
+                me.import_rule(
+                    r,
+                    &product_index,
+                    &products,
+                    &segment_index,
+                    Some(from),
+                    "import_rule",
                 )
-                .and_then(|w| {
-                    self.export_rule(
-                        r.get_ref(),
-                        &product_index,
-                        &products,
-                        Some(w.0),
-                        "export_rule",
-                    )
-                    .map(|rule| (w.1, rule))
-                })
-            {
-                if !export_froms.insert((rule.product, window.from)) {
-                    self.err(
-                        Some(r.span()),
-                        format!(
-                            "two export rules of \"{}\" start in the same month",
-                            products[rule.product].name
-                        ),
-                    )
-                    .help = Some("within one timeline each rule needs its own `from`".into());
-                }
-                export_rules.push(Scheduled {
-                    window,
-                    order,
-                    rule,
-                });
-            }
-        }
-        let mut import_rules = Vec::new();
-        let mut import_froms: HashSet<(usize, i64)> = HashSet::new();
-        for (order, r) in raw.import_rule.iter().enumerate() {
-            if let Some((window, rule)) = self
-                .scheduled_window(
-                    r.get_ref().from.as_ref(),
-                    r.get_ref().until.as_ref(),
-                    r.span(),
-                )
-                .and_then(|w| {
-                    self.import_rule(
-                        r.get_ref(),
-                        &product_index,
-                        &products,
-                        &segment_index,
-                        Some(w.0),
-                        "import_rule",
-                    )
-                    .map(|rule| (w.1, rule))
-                })
-            {
-                if !import_froms.insert((rule.product, window.from)) {
-                    self.err(
-                        Some(r.span()),
-                        format!(
-                            "two import rules of \"{}\" start in the same month",
-                            products[rule.product].name
-                        ),
-                    )
-                    .help = Some("within one timeline each rule needs its own `from`".into());
-                }
-                import_rules.push(Scheduled {
-                    window,
-                    order,
-                    rule,
-                });
-            }
-        }
+            },
+            |rule| rule.product,
+            "import",
+            &products,
+        );
         let mut mandates = Vec::new();
         let mut mandate_froms: HashSet<(usize, i64)> = HashSet::new();
         for (order, m) in raw.domestic_mandate.iter().enumerate() {
@@ -809,6 +759,47 @@ impl Resolver {
             shocks,
             inputs: std::mem::take(&mut self.inputs),
         }
+    }
+
+    /// The scheduled rules of one kind, each resolved with `resolve`, with
+    /// the check that no two rules of one product's timeline share a `from`.
+    fn product_timeline<T, R>(
+        &mut self,
+        raw: &[Spanned<T>],
+        dates: impl Fn(&T) -> (Option<&Spanned<String>>, Option<&Spanned<String>>),
+        mut resolve: impl FnMut(&mut Self, &T, String) -> Option<R>,
+        product_of: impl Fn(&R) -> usize,
+        kind: &str,
+        products: &[Product],
+    ) -> Vec<Scheduled<R>> {
+        let mut out = Vec::new();
+        let mut froms: HashSet<(usize, i64)> = HashSet::new();
+        for (order, r) in raw.iter().enumerate() {
+            let (from, until) = dates(r.get_ref());
+            let Some((from_text, window)) = self.scheduled_window(from, until, r.span()) else {
+                continue;
+            };
+            let Some(rule) = resolve(self, r.get_ref(), from_text) else {
+                continue;
+            };
+            let product = product_of(&rule);
+            if !froms.insert((product, window.from)) {
+                self.err(
+                    Some(r.span()),
+                    format!(
+                        "two {kind} rules of \"{}\" start in the same month",
+                        products[product].name
+                    ),
+                )
+                .help = Some("within one timeline each rule needs its own `from`".into());
+            }
+            out.push(Scheduled {
+                window,
+                order,
+                rule,
+            });
+        }
+        out
     }
 
     /// `from`/`until` of a scheduled rule: (the `from` text, the window).

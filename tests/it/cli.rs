@@ -253,3 +253,18 @@ fn wrong_types_missing_files_and_bad_options_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!tmp.path().join("out").exists());
 }
+
+#[test]
+fn two_rules_of_one_timeline_with_the_same_from_are_refused() {
+    let text = example_text().replace(
+        "[[import_rule]]\nproduct = \"H20\"\nfrom = \"2026-03\"",
+        "[[import_rule]]\nproduct = \"H200\"\nfrom = \"2026-01\"\nregime = \"banned\"\n\n[[import_rule]]\nproduct = \"H20\"\nfrom = \"2026-03\"",
+    );
+    assert_rejected(
+        &text,
+        &[
+            "two import rules of \"H200\" start in the same month",
+            "bad.toml:117:1",
+        ],
+    );
+}
