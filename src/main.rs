@@ -62,7 +62,7 @@ struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
-    /// Memory for per-month values, MiB; above it trials are re-run per group of series.
+    /// Memory for per-month values, MiB (default 768); above it trials are re-run per group of series.
     #[arg(long, value_parser = clap::value_parser!(u32).range(16..=1_048_576))]
     memory_mib: Option<u32>,
 }

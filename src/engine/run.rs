@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 const BLOCK_TRIALS: usize = 64;
 
 /// Default memory budget for the per-month values kept at once.
-pub const DEFAULT_MEMORY_BUDGET_BYTES: usize = 512 << 20;
+pub const DEFAULT_MEMORY_BUDGET_BYTES: usize = 768 << 20;
 
 /// How to run.
 #[derive(Debug, Clone)]
