@@ -233,10 +233,12 @@ pub fn run_scenario(
                         *slot = Some((trial, err));
                     }
                 }
-                let row = &mut store_chunk[local * stride..(local + 1) * stride];
+                // Column-major inside the block (`[column][trial]`), so that
+                // gathering a column later reads runs of contiguous values.
                 for (i, &s) in series.iter().enumerate() {
                     for t in 0..months {
-                        row[i * months + t] = month_buf[t * n_monthly + s];
+                        store_chunk[(i * months + t) * count + local] =
+                            month_buf[t * n_monthly + s];
                     }
                 }
                 if with_table {
@@ -305,7 +307,12 @@ pub fn run_scenario(
                 || Vec::with_capacity(n),
                 |buf: &mut Vec<f64>, col| {
                     buf.clear();
-                    buf.extend((0..n).map(|tr| store[tr * stride + col]));
+                    // Blocks in order, trials in order within each block.
+                    for first in (0..n).step_by(BLOCK_TRIALS) {
+                        let len = BLOCK_TRIALS.min(n - first);
+                        let base = first * stride + col * len;
+                        buf.extend_from_slice(&store[base..base + len]);
+                    }
                     Stats::of(buf)
                 },
             )
