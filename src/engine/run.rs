@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Trials per parallel work item.
-const BLOCK_TRIALS: usize = 64;
+const BLOCK_TRIALS: usize = 16;
 
 /// Default memory budget for the per-month values kept at once.
 pub const DEFAULT_MEMORY_BUDGET_BYTES: usize = 768 << 20;
