@@ -7,7 +7,7 @@
 pub mod distribution;
 mod stream;
 
-pub use distribution::{Distribution, Support};
+pub use distribution::{Distribution, QuantileGuide, Support};
 pub use stream::{StreamKey, UniformStream};
 
 use crate::scenario::Scenario;
@@ -16,6 +16,8 @@ use crate::scenario::Scenario;
 #[derive(Debug, Clone)]
 pub struct InputStreams {
     keys: Vec<StreamKey>,
+    /// Starting tables for the inputs whose exact quantile needs an iterative solver.
+    guides: Vec<Option<QuantileGuide>>,
 }
 
 impl InputStreams {
@@ -27,15 +29,22 @@ impl InputStreams {
                 .iter()
                 .map(|i| StreamKey::new(seed, &i.path))
                 .collect(),
+            guides: scenario
+                .inputs
+                .iter()
+                .map(|i| i.distribution.quantile_guide())
+                .collect(),
         }
     }
 
     /// Draws every input of `scenario` for trial `trial` into `out` (one value per input).
     pub fn draw_all(&self, scenario: &Scenario, trial: u64, out: &mut [f64]) {
-        for ((def, key), slot) in scenario.inputs.iter().zip(&self.keys).zip(out.iter_mut()) {
-            *slot = match &def.distribution {
-                Distribution::Constant(c) => *c,
-                d => d.quantile(key.uniform(trial)),
+        let inputs = scenario.inputs.iter().zip(&self.keys).zip(&self.guides);
+        for (((def, key), guide), slot) in inputs.zip(out.iter_mut()) {
+            *slot = match (&def.distribution, guide) {
+                (Distribution::Constant(c), _) => *c,
+                (d, Some(g)) => d.quantile_guided(key.uniform(trial), g),
+                (d, None) => d.quantile(key.uniform(trial)),
             };
         }
     }
