@@ -25,11 +25,14 @@ fn baseline_throughput(c: &mut Criterion) {
         })
     });
 
-    let streams = tradeflow::sampling::InputStreams::new(&sc, sc.seed);
+    let streams = tradeflow::sampling::InputStreams::new(
+        sc.seed,
+        sc.inputs.iter().map(|i| (i.path.as_str(), &i.distribution)),
+    );
     let mut values = vec![0.0; sc.inputs.len()];
     group.bench_function("draw_inputs_one_trial", |b| {
         b.iter(|| {
-            streams.draw_all(&sc, trial, &mut values);
+            streams.draw_all(trial, &mut values);
             trial += 1;
         })
     });

@@ -54,27 +54,57 @@ impl Sink for SliceSink<'_> {
     }
 }
 
-/// Per-vendor and per-origin sums, reused across months.
+/// Money and compute summed by vendor and by origin over some months.
 #[derive(Debug, Clone, Default)]
-pub struct Scratch {
-    vendor_a: Vec<f64>,
-    vendor_b: Vec<f64>,
-    vendor_c: Vec<f64>,
-    origin_a: Vec<f64>,
-    origin_b: Vec<f64>,
+struct Sums {
+    vendor_gross_usd: Vec<f64>,
+    vendor_net_usd: Vec<f64>,
+    vendor_compute_h100e: Vec<f64>,
+    origin_fee_usd: Vec<f64>,
+    origin_compute_h100e: Vec<f64>,
+    total_gross_usd: f64,
+    total_compute_h100e: f64,
 }
 
-impl Scratch {
-    fn reset(&mut self, vendors: usize, origins: usize) {
-        for v in [&mut self.vendor_a, &mut self.vendor_b, &mut self.vendor_c] {
+impl Sums {
+    /// Sums the products' records over `months` (the vectors are reused).
+    fn over(&mut self, sc: &Scenario, rec: &TrialRecord, months: std::ops::Range<usize>) {
+        for v in [
+            &mut self.vendor_gross_usd,
+            &mut self.vendor_net_usd,
+            &mut self.vendor_compute_h100e,
+        ] {
             v.clear();
-            v.resize(vendors, 0.0);
+            v.resize(sc.vendors.len(), 0.0);
         }
-        for v in [&mut self.origin_a, &mut self.origin_b] {
+        for v in [&mut self.origin_fee_usd, &mut self.origin_compute_h100e] {
             v.clear();
-            v.resize(origins, 0.0);
+            v.resize(sc.origins.len(), 0.0);
         }
+        self.total_gross_usd = 0.0;
+        let np = rec.n_products;
+        for t in months {
+            for (j, p) in sc.products.iter().enumerate() {
+                let k = t * np + j;
+                self.vendor_gross_usd[p.vendor] += rec.gross_usd[k];
+                self.vendor_net_usd[p.vendor] += rec.gross_usd[k] - rec.export_fee_usd[k];
+                self.vendor_compute_h100e[p.vendor] += rec.compute_h100e[k];
+                self.origin_fee_usd[p.origin] += rec.export_fee_usd[k];
+                self.origin_compute_h100e[p.origin] += rec.compute_h100e[k];
+                self.total_gross_usd += rec.gross_usd[k];
+            }
+        }
+        self.total_compute_h100e = self.origin_compute_h100e.iter().sum();
     }
+}
+
+/// Per-vendor and per-origin sums, reused across months and trials.
+#[derive(Debug, Clone, Default)]
+pub struct Scratch {
+    /// One month's, or the horizon's.
+    span: Sums,
+    /// The last month's, for the final shares.
+    last: Sums,
 }
 
 fn share(part: f64, whole: f64) -> f64 {
@@ -122,46 +152,37 @@ pub fn month_metrics(
     for (j, p) in sc.products.iter().enumerate() {
         sink.put("available", &p.name, rec.available[k(j)]);
     }
-    scratch.reset(sc.vendors.len(), sc.origins.len());
-    let mut total_gross = 0.0;
-    for (j, p) in sc.products.iter().enumerate() {
-        scratch.vendor_a[p.vendor] += rec.gross_usd[k(j)];
-        scratch.vendor_b[p.vendor] += rec.gross_usd[k(j)] - rec.export_fee_usd[k(j)];
-        scratch.vendor_c[p.vendor] += rec.compute_h100e[k(j)];
-        scratch.origin_a[p.origin] += rec.export_fee_usd[k(j)];
-        scratch.origin_b[p.origin] += rec.compute_h100e[k(j)];
-        total_gross += rec.gross_usd[k(j)];
-    }
+    let m = &mut scratch.span;
+    m.over(sc, rec, t..t + 1);
     for (v, name) in sc.vendors.iter().enumerate() {
-        sink.put("revenue_usd", name, scratch.vendor_a[v]);
+        sink.put("revenue_usd", name, m.vendor_gross_usd[v]);
     }
-    sink.put("revenue_usd", "total", total_gross);
+    sink.put("revenue_usd", "total", m.total_gross_usd);
     for (v, name) in sc.vendors.iter().enumerate() {
-        sink.put("vendor_net_usd", name, scratch.vendor_b[v]);
+        sink.put("vendor_net_usd", name, m.vendor_net_usd[v]);
     }
     for o in sc.foreign_origins() {
-        sink.put("export_fee_usd", &sc.origins[o], scratch.origin_a[o]);
+        sink.put("export_fee_usd", &sc.origins[o], m.origin_fee_usd[o]);
     }
-    let total_compute: f64 = scratch.origin_b.iter().sum();
     for (o, name) in sc.origins.iter().enumerate() {
         sink.put(
             "share_compute",
             name,
-            share(scratch.origin_b[o], total_compute),
+            share(m.origin_compute_h100e[o], m.total_compute_h100e),
         );
     }
     for (v, name) in sc.vendors.iter().enumerate() {
         sink.put(
             "share_compute",
             name,
-            share(scratch.vendor_c[v], total_compute),
+            share(m.vendor_compute_h100e[v], m.total_compute_h100e),
         );
     }
     for (v, name) in sc.vendors.iter().enumerate() {
         sink.put(
             "share_revenue",
             name,
-            share(scratch.vendor_a[v], total_gross),
+            share(m.vendor_gross_usd[v], m.total_gross_usd),
         );
     }
     for j in sc.domestic_products() {
@@ -188,28 +209,17 @@ pub fn horizon_metrics(
     sink: &mut impl Sink,
 ) {
     let (np, ns, months) = (rec.n_products, rec.n_segments, rec.months);
-    scratch.reset(sc.vendors.len(), sc.origins.len());
-    let mut total_gross = 0.0;
-    for t in 0..months {
-        for (j, p) in sc.products.iter().enumerate() {
-            let k = t * np + j;
-            scratch.vendor_a[p.vendor] += rec.gross_usd[k];
-            scratch.vendor_b[p.vendor] += rec.gross_usd[k] - rec.export_fee_usd[k];
-            scratch.vendor_c[p.vendor] += rec.compute_h100e[k];
-            scratch.origin_a[p.origin] += rec.export_fee_usd[k];
-            scratch.origin_b[p.origin] += rec.compute_h100e[k];
-            total_gross += rec.gross_usd[k];
-        }
-    }
+    let h = &mut scratch.span;
+    h.over(sc, rec, 0..months);
     for (v, name) in sc.vendors.iter().enumerate() {
-        sink.put("total_revenue_usd", name, scratch.vendor_a[v]);
+        sink.put("total_revenue_usd", name, h.vendor_gross_usd[v]);
     }
-    sink.put("total_revenue_usd", "total", total_gross);
+    sink.put("total_revenue_usd", "total", h.total_gross_usd);
     for (v, name) in sc.vendors.iter().enumerate() {
-        sink.put("total_vendor_net_usd", name, scratch.vendor_b[v]);
+        sink.put("total_vendor_net_usd", name, h.vendor_net_usd[v]);
     }
     for o in sc.foreign_origins() {
-        sink.put("total_export_fee_usd", &sc.origins[o], scratch.origin_a[o]);
+        sink.put("total_export_fee_usd", &sc.origins[o], h.origin_fee_usd[o]);
     }
     for (j, p) in sc.products.iter().enumerate() {
         let units: f64 = (0..months).map(|t| rec.units[t * np + j]).sum();
@@ -231,44 +241,36 @@ pub fn horizon_metrics(
         "market",
         sum_seg(&rec.segment_unmet_h100e),
     );
-    // Final month shares.
-    let last = months - 1;
-    scratch.origin_a.iter_mut().for_each(|x| *x = 0.0);
-    scratch.vendor_a.iter_mut().for_each(|x| *x = 0.0);
-    for (j, p) in sc.products.iter().enumerate() {
-        let q = rec.compute_h100e[last * np + j];
-        scratch.origin_a[p.origin] += q;
-        scratch.vendor_a[p.vendor] += q;
-    }
-    let last_total: f64 = scratch.origin_a.iter().sum();
+    let last = &mut scratch.last;
+    last.over(sc, rec, months - 1..months);
     for (o, name) in sc.origins.iter().enumerate() {
         sink.put(
             "final_share_compute",
             name,
-            share(scratch.origin_a[o], last_total),
+            share(last.origin_compute_h100e[o], last.total_compute_h100e),
         );
     }
     for (v, name) in sc.vendors.iter().enumerate() {
         sink.put(
             "final_share_compute",
             name,
-            share(scratch.vendor_a[v], last_total),
+            share(last.vendor_compute_h100e[v], last.total_compute_h100e),
         );
     }
     // Compute-weighted over the horizon: total compute of each / all compute bought.
-    let total_compute: f64 = scratch.origin_b.iter().sum();
+    let h = &scratch.span;
     for (o, name) in sc.origins.iter().enumerate() {
         sink.put(
             "mean_share_compute",
             name,
-            share(scratch.origin_b[o], total_compute),
+            share(h.origin_compute_h100e[o], h.total_compute_h100e),
         );
     }
     for (v, name) in sc.vendors.iter().enumerate() {
         sink.put(
             "mean_share_compute",
             name,
-            share(scratch.vendor_c[v], total_compute),
+            share(h.vendor_compute_h100e[v], h.total_compute_h100e),
         );
     }
 }

@@ -183,6 +183,21 @@ pub fn run_scenario(
     let mut table = vec![0.0; n * n_cols];
     let mut monthly: Vec<Stats> = Vec::with_capacity(n_monthly * months);
     let first_error: Mutex<Option<(u64, EngineError)>> = Mutex::new(None);
+    // Keeps the error of the lowest trial, so the message does not depend on
+    // which thread got there first.
+    let report_non_finite = |trial: u64, month: String, series: &super::metrics::SeriesName| {
+        let err = EngineError::NonFinite {
+            scenario: sc.name.clone(),
+            trial,
+            month,
+            metric: series.metric.to_string(),
+            entity: series.entity.clone(),
+        };
+        let mut slot = first_error.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_none_or(|(tr, _)| trial < *tr) {
+            *slot = Some((trial, err));
+        }
+    };
     for pass in 0..passes {
         let series: Vec<usize> =
             (pass * per_pass..((pass + 1) * per_pass).min(n_monthly)).collect();
@@ -221,17 +236,7 @@ pub fn run_scenario(
                 }
                 if let Some(bad) = month_buf.iter().position(|x| !x.is_finite()) {
                     let (t, s) = (bad / n_monthly, bad % n_monthly);
-                    let err = EngineError::NonFinite {
-                        scenario: sc.name.clone(),
-                        trial,
-                        month: sc.month_label(t),
-                        metric: layout.monthly[s].metric.to_string(),
-                        entity: layout.monthly[s].entity.clone(),
-                    };
-                    let mut slot = first_error.lock().unwrap_or_else(|e| e.into_inner());
-                    if slot.as_ref().is_none_or(|(tr, _)| trial < *tr) {
-                        *slot = Some((trial, err));
-                    }
+                    report_non_finite(trial, sc.month_label(t), &layout.monthly[s]);
                 }
                 // Column-major inside the block (`[column][trial]`), so that
                 // gathering a column later reads runs of contiguous values.
@@ -254,17 +259,7 @@ pub fn run_scenario(
                     horizon_metrics(sc, rec, scratch, &mut SliceSink::new(&mut trow[off..]));
                     // Sums over the horizon can overflow even when every month is finite.
                     if let Some(bad) = trow[off..].iter().position(|x| !x.is_finite()) {
-                        let err = EngineError::NonFinite {
-                            scenario: sc.name.clone(),
-                            trial,
-                            month: "the horizon".to_string(),
-                            metric: layout.horizon[bad].metric.to_string(),
-                            entity: layout.horizon[bad].entity.clone(),
-                        };
-                        let mut slot = first_error.lock().unwrap_or_else(|e| e.into_inner());
-                        if slot.as_ref().is_none_or(|(tr, _)| trial < *tr) {
-                            *slot = Some((trial, err));
-                        }
+                        report_non_finite(trial, "the horizon".to_string(), &layout.horizon[bad]);
                     }
                 }
             }

@@ -142,7 +142,13 @@ impl<'a> Model<'a> {
     pub fn new(scenario: &'a Scenario, seed: u64) -> Self {
         Model {
             scenario,
-            streams: InputStreams::new(scenario, seed),
+            streams: InputStreams::new(
+                seed,
+                scenario
+                    .inputs
+                    .iter()
+                    .map(|i| (i.path.as_str(), &i.distribution)),
+            ),
             walk_key: StreamKey::new(seed, DEMAND_WALK_PATH),
             shock_keys: scenario
                 .shocks
@@ -209,7 +215,7 @@ impl<'a> Model<'a> {
         let sc = self.scenario;
         let (np, ns, months) = (sc.products.len(), sc.segments.len(), sc.months);
         rec.reset(months, np, ns, sc.inputs.len(), sc.shocks.len());
-        self.streams.draw_all(sc, trial, &mut rec.inputs);
+        self.streams.draw_all(trial, &mut rec.inputs);
         let v = &rec.inputs;
 
         // Shocks: one uniform each.

@@ -224,14 +224,7 @@ impl Distribution {
                 "min must be ≥ 0 for a lognormal (found {min}); use 0 for no lower bound"
             ));
         }
-        if max.is_nan() || max == f64::NEG_INFINITY {
-            return Err(format!(
-                "max must be a finite number, or absent for no upper bound (found {max})"
-            ));
-        }
-        if min >= max {
-            return Err(format!("min ({min}) must be below max ({max})"));
-        }
+        need_bounds(min, max)?;
         let mass = std_normal_mass((min.ln() - mu) / sigma, (max.ln() - mu) / sigma);
         if mass.is_nan() || mass <= MIN_TRUNCATED_MASS {
             return Err(format!(

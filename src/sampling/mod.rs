@@ -10,41 +10,45 @@ mod stream;
 pub use distribution::{Distribution, QuantileGuide, Support};
 pub use stream::{StreamKey, UniformStream};
 
-use crate::scenario::Scenario;
+/// One named uncertain input, prepared for drawing.
+#[derive(Debug, Clone)]
+struct PreparedInput {
+    distribution: Distribution,
+    key: StreamKey,
+    /// Starting table, for inputs whose exact quantile needs an iterative solver.
+    guide: Option<QuantileGuide>,
+}
 
-/// The stream keys of one scenario's inputs, prepared once per run.
+/// The named inputs of a run, prepared once: their stream keys and guides.
 #[derive(Debug, Clone)]
 pub struct InputStreams {
-    keys: Vec<StreamKey>,
-    /// Starting tables for the inputs whose exact quantile needs an iterative solver.
-    guides: Vec<Option<QuantileGuide>>,
+    inputs: Vec<PreparedInput>,
 }
 
 impl InputStreams {
-    /// Prepares the keys of every input of `scenario` for `seed`.
-    pub fn new(scenario: &Scenario, seed: u64) -> Self {
-        InputStreams {
-            keys: scenario
-                .inputs
-                .iter()
-                .map(|i| StreamKey::new(seed, &i.path))
-                .collect(),
-            guides: scenario
-                .inputs
-                .iter()
-                .map(|i| i.distribution.quantile_guide())
-                .collect(),
-        }
+    /// Prepares `(path, distribution)` inputs for `seed`, in the given order.
+    pub fn new<'a>(
+        seed: u64,
+        inputs: impl IntoIterator<Item = (&'a str, &'a Distribution)>,
+    ) -> Self {
+        let inputs = inputs
+            .into_iter()
+            .map(|(path, d)| PreparedInput {
+                distribution: d.clone(),
+                key: StreamKey::new(seed, path),
+                guide: d.quantile_guide(),
+            })
+            .collect();
+        InputStreams { inputs }
     }
 
-    /// Draws every input of `scenario` for trial `trial` into `out` (one value per input).
-    pub fn draw_all(&self, scenario: &Scenario, trial: u64, out: &mut [f64]) {
-        let inputs = scenario.inputs.iter().zip(&self.keys).zip(&self.guides);
-        for (((def, key), guide), slot) in inputs.zip(out.iter_mut()) {
-            *slot = match (&def.distribution, guide) {
+    /// Draws every input for trial `trial` into `out` (one value per input, in order).
+    pub fn draw_all(&self, trial: u64, out: &mut [f64]) {
+        for (input, slot) in self.inputs.iter().zip(out.iter_mut()) {
+            *slot = match (&input.distribution, &input.guide) {
                 (Distribution::Constant(c), _) => *c,
-                (d, Some(g)) => d.quantile_guided(key.uniform(trial), g),
-                (d, None) => d.quantile(key.uniform(trial)),
+                (d, Some(g)) => d.quantile_guided(input.key.uniform(trial), g),
+                (d, None) => d.quantile(input.key.uniform(trial)),
             };
         }
     }
