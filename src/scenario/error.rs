@@ -88,13 +88,14 @@ fn render_problems(file: &str, text: &str, problems: &[Problem]) -> String {
     let mut out = String::new();
     for (i, p) in problems.iter().enumerate() {
         if i > 0 {
-            out.push('\n');
+            // A blank line between problems, as compilers print them.
+            out.push_str("\n\n");
         }
         out.push_str(&render_problem(file, text, p));
     }
     let n = problems.len();
     if n > 1 {
-        out.push_str(&format!("\n{n} problems in {file}"));
+        out.push_str(&format!("\n\n{n} problems in {file}"));
     }
     out
 }

@@ -5,6 +5,7 @@
 mod error;
 mod month;
 mod raw;
+mod recover;
 mod resolve;
 
 pub use error::{Problem, ScenarioError, edit_distance, line_column, nearest};
@@ -32,9 +33,12 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
     }
     let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let valid = String::from_utf8_lossy(&e.as_bytes()[..offset]);
+        let (line, column) = line_column(&valid, offset);
         read_err(format!(
-            "it is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
+            "it is not UTF-8 text (invalid byte 0x{:02x} at line {line}, column {column}); save it as UTF-8",
+            e.as_bytes()[offset]
         ))
     })?;
     parse_scenario(&text, &shown)

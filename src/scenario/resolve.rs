@@ -17,63 +17,42 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
         text: text.to_string(),
         problems,
     };
-    if text.trim().is_empty() {
+    // Blank lines and comments only: as empty as an empty file.
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Err(invalid(vec![
             Problem::new(None, "the scenario file is empty")
                 .note("a scenario needs at least [scenario], [market], [market.demand], one [[segment]] and one [[product]]"),
         ]));
     }
-    let raw: RawScenarioFile =
-        toml::from_str(text).map_err(|e| invalid(vec![problem_from_toml(&e)]))?;
+    // Every structural problem (syntax, unknown fields, types), each repaired
+    // so that the semantic checks below still run on the rest of the file.
+    let structure = super::recover::read_structure(text);
+    let mut problems = structure.problems;
+    let Some(raw) = structure.raw else {
+        return Err(invalid(problems));
+    };
     let mut resolver = Resolver::default();
     let scenario = resolver.resolve(raw, text, file);
-    if resolver.problems.is_empty() {
+    if structure.semantics_reliable {
+        // Problems at a placeholder are consequences of a problem already reported.
+        problems.extend(resolver.problems.into_iter().filter(|p| {
+            p.span
+                .as_ref()
+                .is_none_or(|s| !structure.placeholders.contains(s))
+        }));
+    } else if let Some(last) = problems.last_mut() {
+        last.notes
+            .push("the file's values are checked once its structure is fixed".into());
+    }
+    if problems.is_empty() {
         Ok(scenario)
     } else {
-        resolver
-            .problems
-            .sort_by_key(|p| p.span.as_ref().map_or(0, |s| s.start));
-        Err(invalid(resolver.problems))
+        problems.sort_by_key(|p| p.span.as_ref().map_or(0, |s| s.start));
+        Err(invalid(problems))
     }
-}
-
-/// Turns a toml/serde error into a problem, with "did you mean" for unknown fields.
-fn problem_from_toml(e: &toml::de::Error) -> Problem {
-    let msg = e.message().trim().to_string();
-    let span = e.span();
-    let ticked: Vec<&str> = msg.split('`').skip(1).step_by(2).collect();
-    if let Some(rest) = msg.strip_prefix("unknown field `") {
-        let found = rest.split('`').next().unwrap_or("");
-        let expected: Vec<&str> = ticked.iter().skip(1).copied().collect();
-        let mut p = Problem::new(span, format!("unknown field `{found}`"));
-        if expected.is_empty() {
-            p = p.note("this table takes no fields");
-        } else {
-            p = p.note(format!("expected one of: {}", expected.join(", ")));
-        }
-        if let Some(n) = nearest(found, expected.iter().copied()) {
-            p = p.help(format!("did you mean `{n}`?"));
-        }
-        return p;
-    }
-    if let Some(rest) = msg.strip_prefix("missing field `") {
-        let field = rest.split('`').next().unwrap_or("");
-        return Problem::new(span, format!("missing required field `{field}`"))
-            .help(format!("add `{field} = ...` to this table"));
-    }
-    if let Some(rest) = msg.strip_prefix("invalid type: ") {
-        let mut parts = rest.splitn(2, ", expected ");
-        let found = parts.next().unwrap_or("");
-        let expected = parts.next().unwrap_or("another type");
-        return Problem::new(
-            span,
-            format!("wrong type: expected {expected}, found {found}"),
-        );
-    }
-    if let Some(rest) = msg.strip_prefix("invalid length ") {
-        return Problem::new(span, format!("wrong number of elements: {rest}"));
-    }
-    Problem::new(span, msg)
 }
 
 /// The valid range of a field's value.
@@ -930,11 +909,14 @@ impl Resolver {
             Some(f) => format!("{prefix}.{}.{f}", r.product.get_ref()),
             None => prefix.to_string(),
         };
+        let mut regime_known = true;
         let regime = match r.regime.as_ref().map(|s| s.get_ref().as_str()) {
             None | Some("open") => ExportRegime::Open,
             Some("licensed") => ExportRegime::Licensed,
             Some("banned") => ExportRegime::Banned,
             Some(other) => {
+                // Whether `quota` belongs depends on the regime meant: no guesses.
+                regime_known = false;
                 let span = r.regime.as_ref().map(|s| s.span());
                 let p = self.err(span, format!("unknown export regime \"{other}\""));
                 p.notes
@@ -961,10 +943,12 @@ impl Resolver {
                 None
             }
             (Some(q), false) => {
-                self.err(
-                    Some(q.span()),
-                    "`quota` applies only to regime = \"licensed\"",
-                );
+                if regime_known {
+                    self.err(
+                        Some(q.span()),
+                        "`quota` applies only to regime = \"licensed\"",
+                    );
+                }
                 None
             }
             (None, false) => None,
@@ -977,10 +961,12 @@ impl Resolver {
                 ValueRange::Unit,
             )),
             (Some(a), false) => {
-                self.err(
-                    Some(a.span()),
-                    "`approval_rate` applies only to regime = \"licensed\"",
-                );
+                if regime_known {
+                    self.err(
+                        Some(a.span()),
+                        "`approval_rate` applies only to regime = \"licensed\"",
+                    );
+                }
                 None
             }
             (None, _) => None,
@@ -1154,6 +1140,14 @@ impl Resolver {
                 ),
             );
         } else if start_idx < 0 || start_idx >= self.months {
+            let note = match self.start {
+                Some(start) => format!(
+                    "a shock's window must start within the simulated months, {} to {}",
+                    start,
+                    start.plus(self.months - 1)
+                ),
+                None => "a shock's window must start within the simulated months".into(),
+            };
             self.err(
                 Some(w0.span()),
                 format!(
@@ -1162,7 +1156,7 @@ impl Resolver {
                 ),
             )
             .notes
-            .push("a shock's window must start within the simulated months".into());
+            .push(note);
         }
         let duration_months = match &s.duration_months {
             Some(d) if !(1..=defaults::MAX_MONTHS).contains(d.get_ref()) => {

@@ -1,5 +1,6 @@
 //! The integration tests: one binary (one link), a module per behaviour.
 
+mod bad_input;
 mod cli;
 mod closed_form;
 mod invariants;

@@ -1,0 +1,515 @@
+//! Reading the file's structure with error recovery, so that `check` reports
+//! every problem of a file at once, as a compiler does.
+//!
+//! serde stops at the first unknown field or wrong type. So the text is first
+//! parsed into a spanned TOML tree (reporting every syntax error), and the
+//! tree is deserialized again and again: after each structural error the
+//! offending entry is repaired in the tree (an unknown field removed, a value
+//! of the wrong type or a missing required field replaced by a placeholder)
+//! and deserialization is retried. Spans are those of the original text, so
+//! every problem keeps its file:line:col.
+//!
+//! Placeholders never reach the user: problems the semantic checks raise at a
+//! placeholder's span are dropped. A string or array placeholder (a name, a
+//! month, a window) would make later checks misleading (a product named "",
+//! every date month 0), so after one of those only the structural problems
+//! are reported.
+
+use super::error::{Problem, nearest};
+use super::raw::RawScenarioFile;
+use serde::Deserialize;
+use std::ops::Range;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, Deserializer};
+
+/// Most repairs tried before giving up on a file (each repair fixes one problem).
+const MAX_REPAIRS: usize = 64;
+
+/// The outcome of reading a file's structure.
+pub(super) struct Structure {
+    /// The deserialized file, when it could be repaired into one.
+    pub raw: Option<RawScenarioFile>,
+    /// Structural problems (syntax, unknown fields, types, missing fields), in the order found.
+    pub problems: Vec<Problem>,
+    /// Spans of placeholder values: problems found there are consequences, not causes.
+    pub placeholders: Vec<Range<usize>>,
+    /// Whether the semantic checks on `raw` can be trusted to be about the user's text.
+    pub semantics_reliable: bool,
+}
+
+/// A placeholder value for a field whose real value is unusable; tried in
+/// order until one has the type the field wants.
+///
+/// The number comes first (NaN is refused by every numeric check, at the
+/// placeholder's own span); 1200 is the longest horizon, so that an unusable
+/// `months` makes no window or date fall outside the horizon.
+const PLACEHOLDERS: [&str; 5] = ["nan", "1200", "{}", "\"\"", "[\"\", \"\"]"];
+/// Index of the first placeholder after which semantic checks are not reliable.
+const FIRST_UNRELIABLE: usize = 3;
+
+/// Parses `text` into the raw scenario, repairing and recording each structural problem.
+pub(super) fn read_structure(text: &str) -> Structure {
+    let (root, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        // The tree of a file with syntax errors is a guess: report the syntax only.
+        return Structure {
+            raw: None,
+            problems: syntax.iter().map(syntax_problem).collect(),
+            placeholders: Vec::new(),
+            semantics_reliable: false,
+        };
+    }
+    let mut root = root;
+    let mut problems = Vec::new();
+    // Every placeholder inserted: its span and the index of its current candidate.
+    let mut placed: Vec<(Range<usize>, usize)> = Vec::new();
+    // Missing-field placeholders get spans past the end of the text, unique
+    // to each, so that an error about one names it alone.
+    let mut next_synthetic = text.len() + 1;
+    let mut reliable = true;
+    for _ in 0..MAX_REPAIRS {
+        let error = match RawScenarioFile::deserialize(Deserializer::from(root.clone())) {
+            Ok(raw) => {
+                return Structure {
+                    raw: Some(raw),
+                    problems,
+                    placeholders: placed.into_iter().map(|(s, _)| s).collect(),
+                    semantics_reliable: reliable,
+                };
+            }
+            Err(e) => e,
+        };
+        let message = error.message().trim().to_string();
+        let Some(span) = error.span() else {
+            problems.push(Problem::new(None, message));
+            break;
+        };
+        // A placeholder of the wrong type: try the next candidate.
+        if let Some(slot) = placed.iter_mut().find(|(s, _)| *s == span) {
+            slot.1 += 1;
+            let Some(candidate) = PLACEHOLDERS.get(slot.1) else {
+                break;
+            };
+            reliable &= slot.1 < FIRST_UNRELIABLE;
+            if !replace_value(&mut root, &span, placeholder(candidate, span.clone())) {
+                break;
+            }
+            continue;
+        }
+        if let Some(rest) = message.strip_prefix("unknown field `") {
+            let key = rest.split('`').next().unwrap_or("").to_string();
+            problems.push(unknown_field_problem(&message, span.clone()));
+            if !remove_key(&mut root, &span, &key) {
+                break;
+            }
+        } else if let Some(rest) = message.strip_prefix("missing field `") {
+            let key = rest.split('`').next().unwrap_or("").to_string();
+            problems.push(missing_field_problem(&key, span.clone()));
+            let synthetic = next_synthetic..next_synthetic;
+            next_synthetic += 1;
+            if !insert_key(
+                &mut root,
+                &span,
+                &key,
+                placeholder(PLACEHOLDERS[0], synthetic.clone()),
+            ) {
+                break;
+            }
+            placed.push((synthetic, 0));
+        } else {
+            let found = find_value(&root, &span);
+            problems.push(type_problem(text, &message, span.clone(), found));
+            if !replace_value(&mut root, &span, placeholder(PLACEHOLDERS[0], span.clone())) {
+                break;
+            }
+            placed.push((span, 0));
+        }
+    }
+    Structure {
+        raw: None,
+        problems,
+        placeholders: placed.into_iter().map(|(s, _)| s).collect(),
+        semantics_reliable: false,
+    }
+}
+
+fn placeholder(source: &'static str, span: Range<usize>) -> Spanned<DeValue<'static>> {
+    // The candidates are valid TOML values; parsing cannot fail, but a
+    // failure would only mean an empty table.
+    let value = DeValue::parse(source)
+        .map(Spanned::into_inner)
+        .unwrap_or(DeValue::Table(DeTable::new()));
+    Spanned::new(span, value)
+}
+
+/// What a serde type name means to a scenario author.
+fn plain_type(expected: &str) -> String {
+    let e = expected.trim();
+    if e == "i64" || e == "u64" || e == "an integer" {
+        return "an integer".into();
+    }
+    if e == "f64" || e == "a float" {
+        return "a number".into();
+    }
+    if e.starts_with("struct ") || e == "a map" {
+        return "a table".into();
+    }
+    if let Some(n) = e.strip_prefix("a tuple of size ") {
+        return format!("an array of {n} elements");
+    }
+    if e == "a sequence" {
+        return "an array".into();
+    }
+    e.to_string()
+}
+
+/// Describes the value written in the file, with its text.
+fn describe_found(
+    text: &str,
+    span: &Range<usize>,
+    value: Option<&(String, DeValue<'_>)>,
+) -> String {
+    let src = text.get(span.clone()).unwrap_or("").trim();
+    match value.map(|(_, v)| v) {
+        Some(DeValue::String(s)) => format!("the string \"{s}\""),
+        Some(DeValue::Integer(_)) => format!("the integer {src}"),
+        Some(DeValue::Float(_)) => format!("the number {src}"),
+        Some(DeValue::Boolean(b)) => format!("the boolean {b}"),
+        Some(DeValue::Datetime(_)) => format!("the TOML date {src}"),
+        Some(DeValue::Array(a)) => format!("an array of {} elements", a.len()),
+        Some(DeValue::Table(_)) => "a table".into(),
+        None => "another type".into(),
+    }
+}
+
+fn syntax_problem(e: &toml::de::Error) -> Problem {
+    let msg = e.message().trim();
+    let mut p = Problem::new(e.span(), format!("invalid TOML: {msg}"));
+    if msg.contains("duplicate key") {
+        p = p.help("each key may appear once in a table; remove or rename one of them");
+    } else if msg.contains("invalid string") || msg.contains("string") {
+        p = p.help("strings are written in double quotes, e.g. name = \"H200\"");
+    }
+    p
+}
+
+fn unknown_field_problem(message: &str, span: Range<usize>) -> Problem {
+    let ticked: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    let found = ticked.first().copied().unwrap_or("");
+    let expected: Vec<&str> = ticked.iter().skip(1).copied().collect();
+    let mut p = Problem::new(Some(span), format!("unknown field `{found}`"));
+    if expected.is_empty() {
+        p = p.note("this table takes no fields");
+    } else {
+        p = p.note(format!("expected one of: {}", expected.join(", ")));
+    }
+    if let Some(n) = nearest(found, expected.iter().copied()) {
+        p = p.help(format!("did you mean `{n}`?"));
+    }
+    p
+}
+
+fn missing_field_problem(key: &str, span: Range<usize>) -> Problem {
+    let help = match key {
+        "scenario" => "add a [scenario] table with name, start and months".to_string(),
+        "market" => "add a [market] table with name and home".to_string(),
+        "demand" => "add a [market.demand] table with at least `initial`".to_string(),
+        _ => format!("add `{key} = ...` to this table"),
+    };
+    Problem::new(Some(span), format!("missing required field `{key}`")).help(help)
+}
+
+fn type_problem(
+    text: &str,
+    message: &str,
+    span: Range<usize>,
+    found: Option<(String, DeValue<'_>)>,
+) -> Problem {
+    let key = found.as_ref().map(|(k, _)| k.as_str()).unwrap_or("");
+    let found_text = describe_found(text, &span, found.as_ref());
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let expected = rest
+            .split_once(", expected ")
+            .map_or("another type", |(_, e)| e);
+        let mut p = Problem::new(
+            Some(span),
+            format!(
+                "wrong type: expected {}, found {found_text}",
+                plain_type(expected)
+            ),
+        );
+        if matches!(found.as_ref().map(|(_, v)| v), Some(DeValue::Datetime(_))) {
+            p = p.help("write months as strings, e.g. \"2026-01\"");
+        } else if matches!(found.as_ref().map(|(_, v)| v), Some(DeValue::String(_)))
+            && plain_type(expected) != "a string"
+        {
+            p = p.help("numbers are written without quotes, e.g. months = 36");
+        }
+        return p;
+    }
+    if let Some(rest) = message.strip_prefix("invalid length ") {
+        let (n, expected) = rest
+            .split_once(", expected ")
+            .unwrap_or((rest, "another length"));
+        let mut p = Problem::new(
+            Some(span),
+            format!(
+                "wrong number of elements: expected {}, found {n}",
+                plain_type(expected)
+            ),
+        );
+        p = match key {
+            "window" => {
+                p.help("write window = [\"YYYY-MM\", \"YYYY-MM\"]: the first and last month")
+            }
+            _ => p.help("a schedule point is written [\"YYYY-MM\", units]"),
+        };
+        return p;
+    }
+    Problem::new(Some(span), message.to_string())
+}
+
+/// Every value in the tree, depth first, with its key (or its array's key).
+fn for_each_value<'a, 'i>(
+    table: &'a DeTable<'i>,
+    f: &mut impl FnMut(&str, &'a Spanned<DeValue<'i>>) -> bool,
+) -> bool {
+    for (k, v) in table.iter() {
+        if walk_value(k.get_ref(), v, f) {
+            return true;
+        }
+    }
+    false
+}
+
+fn walk_value<'a, 'i>(
+    key: &str,
+    v: &'a Spanned<DeValue<'i>>,
+    f: &mut impl FnMut(&str, &'a Spanned<DeValue<'i>>) -> bool,
+) -> bool {
+    if f(key, v) {
+        return true;
+    }
+    match v.get_ref() {
+        DeValue::Table(t) => for_each_value(t, f),
+        DeValue::Array(a) => a.iter().any(|x| walk_value(key, x, f)),
+        _ => false,
+    }
+}
+
+/// The value at `span`, with its key.
+fn find_value<'i>(
+    root: &Spanned<DeTable<'i>>,
+    span: &Range<usize>,
+) -> Option<(String, DeValue<'i>)> {
+    let mut found = None;
+    for_each_value(root.get_ref(), &mut |k, v| {
+        if v.span() == *span {
+            found = Some((k.to_string(), v.get_ref().clone()));
+            true
+        } else {
+            false
+        }
+    });
+    found
+}
+
+/// Applies `f` to the first table (the root included) for which `select`
+/// holds; returns whether one did.
+fn with_table<'i>(
+    root: &mut Spanned<DeTable<'i>>,
+    select: &dyn Fn(&Range<usize>, &DeTable<'i>) -> bool,
+    f: &mut dyn FnMut(&mut DeTable<'i>),
+) -> bool {
+    let span = root.span();
+    if select(&span, root.get_ref()) {
+        f(root.get_mut());
+        return true;
+    }
+    table_rec(root.get_mut(), select, f)
+}
+
+fn table_rec<'i>(
+    t: &mut DeTable<'i>,
+    select: &dyn Fn(&Range<usize>, &DeTable<'i>) -> bool,
+    f: &mut dyn FnMut(&mut DeTable<'i>),
+) -> bool {
+    for (_, v) in t.iter_mut() {
+        if value_rec(v, select, f) {
+            return true;
+        }
+    }
+    false
+}
+
+fn value_rec<'i>(
+    v: &mut Spanned<DeValue<'i>>,
+    select: &dyn Fn(&Range<usize>, &DeTable<'i>) -> bool,
+    f: &mut dyn FnMut(&mut DeTable<'i>),
+) -> bool {
+    let span = v.span();
+    match v.get_mut() {
+        DeValue::Table(t) => {
+            if select(&span, t) {
+                f(t);
+                return true;
+            }
+            table_rec(t, select, f)
+        }
+        DeValue::Array(a) => a.iter_mut().any(|x| value_rec(x, select, f)),
+        _ => false,
+    }
+}
+
+/// Removes the entry `key` of the table whose key or own span is `span`.
+fn remove_key(root: &mut Spanned<DeTable<'_>>, span: &Range<usize>, key: &str) -> bool {
+    let mut removed = false;
+    let found = with_table(
+        root,
+        &|s, t| {
+            t.iter()
+                .any(|(k, _)| k.span() == *span && k.get_ref() == key)
+                || (*s == *span && t.iter().any(|(k, _)| k.get_ref() == key))
+        },
+        &mut |t| {
+            removed = t.remove(key).is_some();
+        },
+    );
+    found && removed
+}
+
+/// Inserts `key = value` into the table whose span is `span`.
+fn insert_key(
+    root: &mut Spanned<DeTable<'_>>,
+    span: &Range<usize>,
+    key: &str,
+    value: Spanned<DeValue<'static>>,
+) -> bool {
+    let mut value = Some(value);
+    with_table(
+        root,
+        &|s, t| *s == *span && !t.iter().any(|(k, _)| k.get_ref() == key),
+        &mut |t| {
+            if let Some(v) = value.take() {
+                let k = Spanned::new(v.span(), std::borrow::Cow::Owned(key.to_string()));
+                t.insert(k, v);
+            }
+        },
+    )
+}
+
+/// Replaces the value whose span is `span`.
+fn replace_value(
+    root: &mut Spanned<DeTable<'_>>,
+    span: &Range<usize>,
+    value: Spanned<DeValue<'static>>,
+) -> bool {
+    let mut value = Some(value);
+    replace_rec(root.get_mut(), span, &mut value)
+}
+
+fn replace_rec<'i>(
+    t: &mut DeTable<'i>,
+    span: &Range<usize>,
+    value: &mut Option<Spanned<DeValue<'static>>>,
+) -> bool {
+    for (_, v) in t.iter_mut() {
+        if replace_in_value(v, span, value) {
+            return true;
+        }
+    }
+    false
+}
+
+fn replace_in_value<'i>(
+    v: &mut Spanned<DeValue<'i>>,
+    span: &Range<usize>,
+    value: &mut Option<Spanned<DeValue<'static>>>,
+) -> bool {
+    if v.span() == *span {
+        if let Some(new) = value.take() {
+            *v = new;
+        }
+        return true;
+    }
+    match v.get_mut() {
+        DeValue::Table(t) => replace_rec(t, span, value),
+        DeValue::Array(a) => a.iter_mut().any(|x| replace_in_value(x, span, value)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages(text: &str) -> (Vec<String>, bool, bool) {
+        let s = read_structure(text);
+        (
+            s.problems.iter().map(|p| p.message.clone()).collect(),
+            s.raw.is_some(),
+            s.semantics_reliable,
+        )
+    }
+
+    const OK: &str = "[scenario]\nname = \"x\"\nstart = \"2026-01\"\nmonths = 12\n\n[market]\nname = \"China\"\nhome = \"CN\"\n\n[market.demand]\ninitial = 1000\n\n[[segment]]\nname = \"all\"\nshare = 1\nsubstitution_elasticity = 2\n\n[[product]]\nname = \"H20\"\nvendor = \"Nvidia\"\norigin = \"US\"\nh100e = 0.15\nprice = 12000\n";
+
+    #[test]
+    fn a_valid_file_has_no_structural_problem() {
+        assert_eq!(messages(OK), (vec![], true, true));
+    }
+
+    #[test]
+    fn unknown_fields_are_all_reported_and_the_rest_still_read() {
+        let text = OK
+            .replace("months = 12", "month = 12")
+            .replace("home = \"CN\"", "home = \"CN\"\nhomes = 1")
+            .replace("h100e = 0.15", "h100e = 0.15\nprise = 1");
+        let (mut m, raw, reliable) = messages(&text);
+        m.sort();
+        assert_eq!(
+            m,
+            [
+                "missing required field `months`",
+                "unknown field `homes`",
+                "unknown field `month`",
+                "unknown field `prise`"
+            ]
+        );
+        assert!(raw && reliable);
+    }
+
+    #[test]
+    fn wrong_types_get_placeholders_of_the_right_type() {
+        let text = OK
+            .replace("months = 12", "months = \"12\"")
+            .replace("share = 1", "share = \"1\"")
+            .replace("price = 12000", "price = true");
+        let (m, raw, reliable) = messages(&text);
+        assert_eq!(m.len(), 3, "{m:?}");
+        assert!(m.iter().all(|x| x.starts_with("wrong type")), "{m:?}");
+        assert!(raw && reliable);
+        // A name of the wrong type: later checks would be about the placeholder.
+        let (m, raw, reliable) = messages(&OK.replace("name = \"H20\"", "name = 20"));
+        assert_eq!(m, ["wrong type: expected a string, found the integer 20"]);
+        assert!(raw && !reliable);
+    }
+
+    #[test]
+    fn syntax_errors_stop_before_the_structure() {
+        let (m, raw, _) = messages("[scenario\nname = \"x\"\n");
+        assert!(!m.is_empty() && m[0].starts_with("invalid TOML"), "{m:?}");
+        assert!(!raw);
+    }
+
+    #[test]
+    fn repairs_are_bounded() {
+        let mut text = OK.to_string();
+        for i in 0..200 {
+            text.push_str(&format!("\n[[product]]\nname = \"P{i}\"\nvendr = 1\n"));
+        }
+        let s = read_structure(&text);
+        assert!(s.raw.is_none());
+        assert!(s.problems.len() <= MAX_REPAIRS);
+    }
+}
