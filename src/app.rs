@@ -6,7 +6,7 @@ use crate::engine::{self, EngineError, ProgressBar, RunSettings};
 use crate::output::{self, OutputError, RunInfo};
 use crate::scenario::{self, BUILTIN_BASELINE, BUILTIN_BASELINE_NAME, Scenario, ScenarioError};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
 /// Why a command failed; [`AppError::exit_status`] gives the process's status.
@@ -164,9 +164,37 @@ pub fn plot(dir: &Path, formats: &[ChartFormat]) -> Result<Vec<PathBuf>, AppErro
 }
 
 /// `tradeflow run`: simulate, write results and charts.
+///
+/// Setting `stop` (the signal handlers of [`crate::interrupt`] do) stops the
+/// run with [`EngineError::Interrupted`] at the next block of trials, or
+/// before results are committed: previous results are then left as they were.
 pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunReport, AppError> {
     let scenarios = load_scenarios(&opts.scenarios)?;
+    let existed = opts.out.exists();
     output::prepare_output_dir(&opts.out)?;
+    let result = run_loaded(&scenarios, opts, stop);
+    if result.is_err() && !existed {
+        // A failed run leaves nothing behind, not even the folder it made
+        // (`remove_dir` removes only an empty folder).
+        let _ = std::fs::remove_dir(&opts.out);
+    }
+    result
+}
+
+/// Fails with [`EngineError::Interrupted`] once `stop` is set.
+fn check_stop(stop: &AtomicBool) -> Result<(), AppError> {
+    if stop.load(Ordering::SeqCst) {
+        Err(EngineError::Interrupted.into())
+    } else {
+        Ok(())
+    }
+}
+
+fn run_loaded(
+    scenarios: &[Scenario],
+    opts: &RunOptions,
+    stop: &AtomicBool,
+) -> Result<RunReport, AppError> {
     let threads = opts
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -187,9 +215,10 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunReport, AppError> 
     let started = SystemTime::now();
     let clock = Instant::now();
     let bar = ProgressBar::new(opts.quiet);
-    let results = pool.install(|| engine::run_scenarios(&scenarios, &settings, &bar, stop));
+    let results = pool.install(|| engine::run_scenarios(scenarios, &settings, &bar, stop));
     bar.finish();
     let results = results?;
+    check_stop(stop)?;
     let info = RunInfo {
         threads,
         start_time: output::timestamp_utc(started),
@@ -201,9 +230,11 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunReport, AppError> 
     let mut staged = Vec::new();
     for r in &results {
         let dir = output::stage_scenario_results(&opts.out, r, &info)?;
+        check_stop(stop)?;
         if !opts.charts.is_empty() {
             charts::draw_scenario_charts(dir.path(), &opts.charts)?;
         }
+        check_stop(stop)?;
         staged.push(dir);
     }
     let mut folders = Vec::new();

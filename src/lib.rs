@@ -11,13 +11,16 @@
 //! [`scenario`] (parse, validate, resolve) → [`sampling`] (distributions,
 //! named random streams) → [`model`] (one trial, month by month) → [`engine`]
 //! (trials in parallel, statistics) → [`output`] (CSV, manifest) →
-//! [`charts`] (drawn from the output files).
+//! [`charts`] (drawn from the output files). [`verify`] checks every
+//! invariant of the model over whole trials, for the tests and the fuzzer.
 
 pub mod app;
 pub mod charts;
 pub mod check;
 pub mod engine;
+pub mod interrupt;
 pub mod model;
 pub mod output;
 pub mod sampling;
 pub mod scenario;
+pub mod verify;

@@ -1,13 +1,16 @@
 //! The `tradeflow` command: parses the command line, calls the library,
 //! prints errors itself and exits with the documented status
-//! (0 done, 2 bad input with nothing written, 1 anything else).
+//! (0 done, 2 bad input with nothing written, 130 / 143 stopped by SIGINT /
+//! SIGTERM with nothing written, 1 anything else).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
-use tradeflow::app::{self, RunOptions};
+use tradeflow::app::{self, AppError, RunOptions};
 use tradeflow::charts::ChartFormat;
+use tradeflow::engine::EngineError;
+use tradeflow::interrupt;
 
 #[derive(Parser)]
 #[command(
@@ -116,6 +119,10 @@ fn main() -> ExitCode {
                 memory_mib: a.memory_mib.map(|m| m as usize),
                 command: std::env::args().collect(),
             };
+            if let Err(e) = interrupt::install(&STOP) {
+                // Without handlers Ctrl-C still ends the run, only less tidily.
+                eprintln!("warning: cannot watch for Ctrl-C: {e}");
+            }
             app::run(&opts, &STOP).map(|report| {
                 for line in &report.lines {
                     println!("{line}");
@@ -134,6 +141,14 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(AppError::Engine(EngineError::Interrupted)) => {
+            let status = interrupt::exit_status();
+            let by = interrupt::received().map_or_else(String::new, |s| {
+                format!(" by {}", interrupt::signal_name(s))
+            });
+            eprintln!("interrupted{by}: no results written; previous results are untouched");
+            ExitCode::from(status as u8)
+        }
         Err(e) => {
             let status = e.exit_status();
             eprintln!("{:#}", anyhow::Error::from(e));

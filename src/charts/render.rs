@@ -66,6 +66,7 @@ fn write_one<C: Chart>(
     // encoder from it. The leading dot hides it from casual listings.
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.join(format!(".{stem}.tmp-{}-{n}.{ext}", std::process::id()));
+    crate::interrupt::register_temporary(&tmp);
 
     let result = match format {
         ChartFormat::Png => render_png(&tmp, chart).map_err(|e| draw_error(e.0)),
@@ -87,6 +88,7 @@ fn write_one<C: Chart>(
         // Best effort: the temp file may not even exist.
         let _ = std::fs::remove_file(&tmp);
     }
+    crate::interrupt::unregister_temporary(&tmp);
     result.map(|()| path)
 }
 

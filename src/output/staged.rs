@@ -25,6 +25,7 @@ impl StagedDir {
             std::fs::remove_dir_all(&staging).map_err(|e| OutputError::io(&staging, e))?;
         }
         std::fs::create_dir_all(&staging).map_err(|e| OutputError::io(&staging, e))?;
+        crate::interrupt::register_temporary(&staging);
         Ok(StagedDir {
             staging,
             target: target.to_path_buf(),
@@ -54,18 +55,29 @@ impl StagedDir {
             std::process::id()
         ));
         let had_old = self.target.exists();
-        if had_old {
-            std::fs::rename(&self.target, &old).map_err(|e| OutputError::io(&self.target, e))?;
-        }
-        if let Err(e) = std::fs::rename(&self.staging, &self.target) {
+        // No forced exit (a second Ctrl-C) between the two renames: the
+        // results folder is always the old one or the new one.
+        crate::interrupt::critical(|| {
             if had_old {
-                let _ = std::fs::rename(&old, &self.target);
+                std::fs::rename(&self.target, &old)
+                    .map_err(|e| OutputError::io(&self.target, e))?;
             }
-            return Err(OutputError::io(&self.target, e));
-        }
+            if let Err(e) = std::fs::rename(&self.staging, &self.target) {
+                if had_old {
+                    let _ = std::fs::rename(&old, &self.target);
+                }
+                return Err(OutputError::io(&self.target, e));
+            }
+            if had_old {
+                crate::interrupt::register_temporary(&old);
+            }
+            Ok(())
+        })?;
         self.committed = true;
+        crate::interrupt::unregister_temporary(&self.staging);
         if had_old {
             let _ = std::fs::remove_dir_all(&old);
+            crate::interrupt::unregister_temporary(&old);
         }
         Ok(self.target.clone())
     }
@@ -75,6 +87,7 @@ impl Drop for StagedDir {
     fn drop(&mut self) {
         if !self.committed {
             let _ = std::fs::remove_dir_all(&self.staging);
+            crate::interrupt::unregister_temporary(&self.staging);
         }
     }
 }
@@ -90,16 +103,19 @@ pub fn write_file_atomic(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    crate::interrupt::register_temporary(&tmp);
     let result = (|| {
         let file = std::fs::File::create(&tmp)?;
         let mut w = std::io::BufWriter::new(file);
         write(&mut w)?;
         w.flush()?;
         w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, path)
+        crate::interrupt::critical(|| std::fs::rename(&tmp, path))
     })();
-    result.map_err(|e| {
+    let result = result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         OutputError::io(path, e)
-    })
+    });
+    crate::interrupt::unregister_temporary(&tmp);
+    result
 }

@@ -6,4 +6,5 @@ mod closed_form;
 mod invariants;
 mod random_scenarios;
 mod reproducibility;
+mod signals;
 mod support;

@@ -1,0 +1,152 @@
+//! Ctrl-C (SIGINT) and SIGTERM sent to a real `tradeflow run`: it stops
+//! promptly with 130 / 143, the previous results are byte for byte as they
+//! were, and no temporary file or folder is left.
+
+use crate::support::{binary, run_cli};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+/// Every file under `dir` (relative path → bytes), hidden ones included.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p.clone());
+                out.insert(
+                    p.strip_prefix(dir).expect("prefix").to_path_buf(),
+                    Vec::new(),
+                );
+            } else {
+                let bytes = std::fs::read(&p).expect("read");
+                out.insert(p.strip_prefix(dir).expect("prefix").to_path_buf(), bytes);
+            }
+        }
+    }
+    out
+}
+
+/// Previous results of the baseline in `tmp/res`, written by a short run.
+fn previous_results(tmp: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let o = run_cli(
+        tmp,
+        &[
+            "run", "--trials", "40", "--quiet", "--charts", "svg", "--out", "res",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let before = snapshot(tmp);
+    assert!(before.contains_key(Path::new("res/baseline/timeseries.csv")));
+    before
+}
+
+#[cfg(unix)]
+fn interrupt_a_long_run(signal: i32, expected_status: i32) {
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let before = previous_results(tmp.path());
+    // Long enough to take tens of seconds: the signal lands mid-run.
+    let mut child = Command::new(binary())
+        .args([
+            "run",
+            "--trials",
+            "400000",
+            "--quiet",
+            "--charts",
+            "none",
+            "--memory-mib",
+            "64",
+            "--out",
+            "res",
+        ])
+        .current_dir(tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the run ended before the signal"
+    );
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: kill(2) with the pid of our own child and a valid signal number.
+    let rc = unsafe { libc::kill(pid, signal) };
+    assert_eq!(rc, 0, "kill failed");
+    let sent = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            break s;
+        }
+        if sent.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("the run did not stop within 20 s of the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = sent.elapsed();
+    let stderr = {
+        use std::io::Read;
+        let mut s = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    };
+    assert_eq!(
+        status.code(),
+        Some(expected_status),
+        "status {status:?} (signal {:?}); stderr: {stderr}",
+        status.signal()
+    );
+    assert!(
+        stderr.contains("interrupted by") && stderr.contains("previous results are untouched"),
+        "{stderr}"
+    );
+    // Promptly: the workers check the flag between blocks of 16 trials.
+    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+    // The previous results byte for byte, and nothing else (no `.tmp` litter).
+    assert_eq!(snapshot(tmp.path()), before);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_stops_a_run_with_130_and_keeps_the_previous_results() {
+    interrupt_a_long_run(libc::SIGINT, 130);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_a_run_with_143_and_keeps_the_previous_results() {
+    interrupt_a_long_run(libc::SIGTERM, 143);
+}
+
+/// A stop requested before the results are committed: nothing is replaced,
+/// nothing is left, and a folder the run created is removed again.
+#[test]
+fn a_stopped_run_commits_nothing_and_leaves_no_litter() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let before = previous_results(tmp.path());
+    let stop = AtomicBool::new(true);
+    for out in ["res", "fresh"] {
+        let opts = tradeflow::app::RunOptions {
+            scenarios: Vec::new(),
+            trials: Some(40),
+            seed: None,
+            threads: Some(1),
+            out: tmp.path().join(out),
+            charts: Vec::new(),
+            quiet: true,
+            memory_mib: None,
+            command: vec!["test".into()],
+        };
+        let err = tradeflow::app::run(&opts, &stop).expect_err("stopped");
+        assert_eq!(err.exit_status(), 130);
+        assert_eq!(snapshot(tmp.path()), before, "{out}");
+    }
+}
