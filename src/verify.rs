@@ -22,13 +22,26 @@ pub struct Violation {
     pub message: String,
 }
 
+/// What a verification covered, so that tests can tell a check that passed
+/// from one that never ran.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Trials run.
+    pub trials: u64,
+    /// Months checked (over all trials).
+    pub months: u64,
+    /// Buyer-months compared with the CES closed form.
+    pub ces_buyers: u64,
+}
+
 /// Relative tolerance of the closed-form comparison.
 const CES_TOL: f64 = 1e-7;
 
 /// Checks that buyers with no mandate, none of whose products is sold out,
 /// bought exactly their CES shares `∝ c_j^(1−σ)` of their demand (shares
-/// below the negligible threshold are zero by rule).
-pub fn check_ces_closed_form(view: &MonthView) -> Result<(), String> {
+/// below the negligible threshold are zero by rule). Returns how many buyers
+/// were compared.
+pub fn check_ces_closed_form(view: &MonthView) -> Result<u64, String> {
     let (o, c) = (view.offer, view.clearing);
     let p = o.h100e.len();
     let buyers = c.buyers();
@@ -40,6 +53,7 @@ pub fn check_ces_closed_form(view: &MonthView) -> Result<(), String> {
     }
     let binding = |j: usize| sold[j] >= o.cap_units[j] * (1.0 - 1e-7) - 1e-9;
     let mut weights = vec![0.0; p];
+    let mut compared = 0;
     for (b, buyer) in buyers.iter().enumerate() {
         let d = buyer.demand_h100e;
         if buyer.mandate.is_some() || d <= 0.0 {
@@ -72,8 +86,9 @@ pub fn check_ces_closed_form(view: &MonthView) -> Result<(), String> {
                 ));
             }
         }
+        compared += 1;
     }
-    Ok(())
+    Ok(compared)
 }
 
 /// Runs trials `trials` of `sc` with `seed` and checks every invariant in
@@ -82,7 +97,8 @@ pub fn verify_trials(
     sc: &Scenario,
     seed: u64,
     trials: std::ops::Range<u64>,
-) -> Result<(), Violation> {
+) -> Result<Coverage, Violation> {
+    let mut coverage = Coverage::default();
     let model = Model::new(sc, seed);
     let layout = MetricLayout::new(sc);
     let (mut ws, mut rec) = (Workspace::default(), TrialRecord::default());
@@ -94,10 +110,15 @@ pub fn verify_trials(
         let fail = |message: String| Violation { trial, message };
         let mut failure = None;
         model.run_trial_observed(trial, &mut ws, &mut rec, &mut |view| {
-            if failure.is_none()
-                && let Err(e) = check_month(view).and_then(|()| check_ces_closed_form(view))
-            {
-                failure = Some(e);
+            if failure.is_some() {
+                return;
+            }
+            match check_month(view).and_then(|()| check_ces_closed_form(view)) {
+                Ok(n) => {
+                    coverage.months += 1;
+                    coverage.ces_buyers += n;
+                }
+                Err(e) => failure = Some(e),
             }
         });
         if let Some(e) = failure {
@@ -115,8 +136,9 @@ pub fn verify_trials(
             month_metrics(sc, &rec, t, &mut scratch, &mut SliceSink::new(&mut values));
             check_month_metrics(sc, &layout, &values, t).map_err(fail)?;
         }
+        coverage.trials += 1;
     }
-    Ok(())
+    Ok(coverage)
 }
 
 /// The reported metrics of one month: finite, shares sum to 1 (or all 0),

@@ -12,6 +12,10 @@ use crate::scenario::MandateBasis;
 /// Below this share of a buyer's demand a quantity is zero (`model.md`).
 pub const NEGLIGIBLE: f64 = 1e-9;
 
+/// Below this sum of linear weights [`spread`] re-weighs from the log
+/// weights: far above the subnormal range, where a weight keeps full precision.
+const MIN_LINEAR_TOTAL: f64 = 1e-200;
+
 /// What the market offers this month: one entry per product.
 #[derive(Debug, Clone, Copy)]
 pub struct ProductOffer<'a> {
@@ -387,9 +391,11 @@ fn spread(
         };
         total += c.scratch[j];
     }
-    if total == 0.0 {
-        // Every open product's linear weight underflowed (extreme σ or price
+    if total < MIN_LINEAR_TOTAL {
+        // Every open product's linear weight underflowed, or is subnormal and
+        // so carries too few bits to divide an amount by (extreme σ or price
         // gaps): weigh them relative to the best of them instead.
+        total = 0.0;
         let mut max = f64::NEG_INFINITY;
         for j in 0..p {
             let w = c.log_weight[b * p + j];
@@ -417,7 +423,7 @@ fn spread(
     {
         let foreign_basis: f64 = (0..p)
             .filter(|&j| !offer.domestic[j])
-            .map(|j| amount * c.scratch[j] / total / basis_divisor(offer, j, m.basis))
+            .map(|j| amount * (c.scratch[j] / total) / basis_divisor(offer, j, m.basis))
             .sum();
         if foreign_basis > c.allowance[b] {
             foreign_scale = if foreign_basis > 0.0 {
@@ -433,7 +439,8 @@ fn spread(
         if c.scratch[j] == 0.0 {
             continue;
         }
-        let mut q = amount * c.scratch[j] / total;
+        // The ratio first: `amount · w` could underflow when `w` is tiny.
+        let mut q = amount * (c.scratch[j] / total);
         if !offer.domestic[j] {
             q *= foreign_scale;
         }

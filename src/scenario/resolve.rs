@@ -92,6 +92,10 @@ impl ValueRange {
     }
 }
 
+/// Smallest and largest `h100e` accepted.
+const MIN_H100E: f64 = 1e-6;
+const MAX_H100E: f64 = 1e6;
+
 const IDENT_HELP: &str =
     "names start with a letter or digit and may use letters, digits, '-', '_' and '.'";
 
@@ -548,6 +552,18 @@ impl Resolver {
             let origin_idx = index_or_push(&mut origins, &origin);
             let domestic = origin == home;
             let h100e = self.finite(&p.h100e, "`h100e`", ValueRange::Positive);
+            // Units and compute convert through h100e; far from 1 (a subnormal
+            // 1e-320, say) the conversion loses the precision caps rely on.
+            if h100e > 0.0 && !(MIN_H100E..=MAX_H100E).contains(&h100e) {
+                self.err(
+                    Some(p.h100e.span()),
+                    format!("`h100e` must be between 1e-6 and 1e6, found {h100e:e}"),
+                )
+                .notes
+                .push(
+                    "H100-equivalents of compute per unit: an H100 is 1, an H20 about 0.15".into(),
+                );
+            }
             let base = format!("product.{pname}");
             let price = self.uncertain(
                 &p.price,

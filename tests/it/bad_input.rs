@@ -680,6 +680,14 @@ const CASES: &[Case] = &[
         expect: &["`h100e` must be > 0, found 0", "bad.toml:86:9"],
     },
     Case {
+        name: "a subnormal h100e",
+        edits: &[("h100e = 0.35", "h100e = 1e-320")],
+        expect: &[
+            "`h100e` must be between 1e-6 and 1e6, found 1e-320",
+            "bad.toml:86:9",
+        ],
+    },
+    Case {
         name: "negative supply",
         edits: &[("supply = 80000", "supply = -80000")],
         expect: &["`supply` must be ≥ 0, found -80000", "bad.toml:64:10"],

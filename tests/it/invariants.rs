@@ -9,7 +9,9 @@ use tradeflow::verify::verify_trials;
 pub fn check_scenario(seed: u64) -> Result<(), String> {
     let text = random_scenario(seed);
     let sc = scenario(&text);
-    verify_trials(&sc, seed, 0..4).map_err(|e| format!("{e}\n---\n{text}"))
+    verify_trials(&sc, seed, 0..4)
+        .map(|_| ())
+        .map_err(|e| format!("{e}\n---\n{text}"))
 }
 
 proptest! {

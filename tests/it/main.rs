@@ -1,9 +1,12 @@
 //! The integration tests: one binary (one link), a module per behaviour.
 
+mod at_scale;
 mod bad_input;
 mod cli;
 mod closed_form;
+mod extremes;
 mod invariants;
+mod mutations;
 mod random_scenarios;
 mod reproducibility;
 mod signals;
