@@ -33,6 +33,10 @@ pub(super) struct Structure {
     pub problems: Vec<Problem>,
     /// Spans of placeholder values: problems found there are consequences, not causes.
     pub placeholders: Vec<Range<usize>>,
+    /// Spans of the unknown fields removed: a problem of a table or
+    /// distribution around one (a distribution "missing" the misspelt key)
+    /// is a consequence too.
+    pub removed: Vec<Range<usize>>,
     /// Whether the semantic checks on `raw` can be trusted to be about the user's text.
     pub semantics_reliable: bool,
 }
@@ -54,8 +58,9 @@ pub(super) fn read_structure(text: &str) -> Structure {
         // The tree of a file with syntax errors is a guess: report the syntax only.
         return Structure {
             raw: None,
-            problems: syntax.iter().map(syntax_problem).collect(),
+            problems: syntax.iter().map(|e| syntax_problem(text, e)).collect(),
             placeholders: Vec::new(),
+            removed: Vec::new(),
             semantics_reliable: false,
         };
     }
@@ -67,6 +72,10 @@ pub(super) fn read_structure(text: &str) -> Structure {
     // to each, so that an error about one names it alone.
     let mut next_synthetic = text.len() + 1;
     let mut reliable = true;
+    let mut removed = Vec::new();
+    // (table span, the name an unknown field there was probably meant to
+    // be): that field's "missing" is the misspelling again, not news.
+    let mut meant: Vec<(Range<usize>, String)> = Vec::new();
     for _ in 0..MAX_REPAIRS {
         let error = match RawScenarioFile::deserialize(Deserializer::from(root.clone())) {
             Ok(raw) => {
@@ -74,6 +83,7 @@ pub(super) fn read_structure(text: &str) -> Structure {
                     raw: Some(raw),
                     problems,
                     placeholders: placed.into_iter().map(|(s, _)| s).collect(),
+                    removed,
                     semantics_reliable: reliable,
                 };
             }
@@ -98,13 +108,22 @@ pub(super) fn read_structure(text: &str) -> Structure {
         }
         if let Some(rest) = message.strip_prefix("unknown field `") {
             let key = rest.split('`').next().unwrap_or("").to_string();
-            problems.push(unknown_field_problem(&message, span.clone()));
-            if !remove_key(&mut root, &span, &key) {
+            let problem = unknown_field_problem(&message, span.clone());
+            let suggestion = problem.help.as_ref().and_then(|h| h.split('`').nth(1));
+            let suggestion = suggestion.map(str::to_string);
+            problems.push(problem);
+            let Some(table) = remove_key(&mut root, &span, &key) else {
                 break;
+            };
+            removed.push(span);
+            if let Some(n) = suggestion {
+                meant.push((table, n));
             }
         } else if let Some(rest) = message.strip_prefix("missing field `") {
             let key = rest.split('`').next().unwrap_or("").to_string();
-            problems.push(missing_field_problem(&key, span.clone()));
+            if !meant.iter().any(|(t, n)| *t == span && *n == key) {
+                problems.push(missing_field_problem(&key, span.clone()));
+            }
             let synthetic = next_synthetic..next_synthetic;
             next_synthetic += 1;
             if !insert_key(
@@ -129,6 +148,7 @@ pub(super) fn read_structure(text: &str) -> Structure {
         raw: None,
         problems,
         placeholders: placed.into_iter().map(|(s, _)| s).collect(),
+        removed,
         semantics_reliable: false,
     }
 }
@@ -139,7 +159,31 @@ fn placeholder(source: &'static str, span: Range<usize>) -> Spanned<DeValue<'sta
     let value = DeValue::parse(source)
         .map(Spanned::into_inner)
         .unwrap_or(DeValue::Table(DeTable::new()));
-    Spanned::new(span, value)
+    respan(value, &span)
+}
+
+/// `value` with every span in it (nested elements too) set to `span`, so
+/// that an error anywhere inside a placeholder is known as the placeholder's.
+fn respan(value: DeValue<'static>, span: &Range<usize>) -> Spanned<DeValue<'static>> {
+    let value = match value {
+        DeValue::Array(a) => DeValue::Array(
+            a.into_iter()
+                .map(|x| respan(x.into_inner(), span))
+                .collect(),
+        ),
+        DeValue::Table(t) => {
+            let mut out = DeTable::new();
+            for (k, v) in t {
+                out.insert(
+                    Spanned::new(span.clone(), k.into_inner()),
+                    respan(v.into_inner(), span),
+                );
+            }
+            DeValue::Table(out)
+        }
+        other => other,
+    };
+    Spanned::new(span.clone(), value)
 }
 
 /// What a serde type name means to a scenario author.
@@ -182,10 +226,14 @@ fn describe_found(
     }
 }
 
-fn syntax_problem(e: &toml::de::Error) -> Problem {
+fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
     let msg = e.message().trim();
     let mut p = Problem::new(e.span(), format!("invalid TOML: {msg}"));
     if msg.contains("duplicate key") {
+        // The span is the key given again: name it.
+        if let Some(key) = e.span().and_then(|s| text.get(s)) {
+            p.message = format!("invalid TOML: duplicate key `{}`", key.trim());
+        }
         p = p.help("each key may appear once in a table; remove or rename one of them");
     } else if msg.contains("invalid string") || msg.contains("string") {
         p = p.help("strings are written in double quotes, e.g. name = \"H200\"");
@@ -210,13 +258,22 @@ fn unknown_field_problem(message: &str, span: Range<usize>) -> Problem {
 }
 
 fn missing_field_problem(key: &str, span: Range<usize>) -> Problem {
-    let help = match key {
-        "scenario" => "add a [scenario] table with name, start and months".to_string(),
-        "market" => "add a [market] table with name and home".to_string(),
-        "demand" => "add a [market.demand] table with at least `initial`".to_string(),
-        _ => format!("add `{key} = ...` to this table"),
+    let table = |name: &str, help: &str| {
+        Problem::new(Some(span.clone()), format!("missing the [{name}] table")).help(help)
     };
-    Problem::new(Some(span), format!("missing required field `{key}`")).help(help)
+    match key {
+        "scenario" => table(
+            "scenario",
+            "add a [scenario] table with name, start and months",
+        ),
+        "market" => table("market", "add a [market] table with name and home"),
+        "demand" => table(
+            "market.demand",
+            "add a [market.demand] table with at least `initial`",
+        ),
+        _ => Problem::new(Some(span), format!("missing required field `{key}`"))
+            .help(format!("add `{key} = ...` to this table")),
+    }
 }
 
 fn type_problem(
@@ -228,22 +285,36 @@ fn type_problem(
     let key = found.as_ref().map(|(k, _)| k.as_str()).unwrap_or("");
     let found_text = describe_found(text, &span, found.as_ref());
     if let Some(rest) = message.strip_prefix("invalid type: ") {
-        let expected = rest
-            .split_once(", expected ")
-            .map_or("another type", |(_, e)| e);
+        let expected = plain_type(
+            rest.split_once(", expected ")
+                .map_or("another type", |(_, e)| e),
+        );
+        let value = found.as_ref().map(|(_, v)| v);
+        if matches!(value, Some(DeValue::Integer(_))) && expected == "an integer" {
+            // An integer serde could not take: beyond 64 bits.
+            let src = text.get(span.clone()).unwrap_or("").trim().to_string();
+            return Problem::new(
+                Some(span),
+                format!(
+                    "the integer {src} is too large: the largest is {}",
+                    i64::MAX
+                ),
+            );
+        }
         let mut p = Problem::new(
             Some(span),
-            format!(
-                "wrong type: expected {}, found {found_text}",
-                plain_type(expected)
-            ),
+            format!("wrong type: expected {expected}, found {found_text}"),
         );
-        if matches!(found.as_ref().map(|(_, v)| v), Some(DeValue::Datetime(_))) {
-            p = p.help("write months as strings, e.g. \"2026-01\"");
-        } else if matches!(found.as_ref().map(|(_, v)| v), Some(DeValue::String(_)))
-            && plain_type(expected) != "a string"
-        {
-            p = p.help("numbers are written without quotes, e.g. months = 36");
+        match value {
+            Some(DeValue::Datetime(_)) => {
+                p = p.help("write months as strings, e.g. \"2026-01\"");
+            }
+            Some(DeValue::String(s))
+                if expected != "a string" && s.trim().parse::<f64>().is_ok() =>
+            {
+                p = p.help(format!("remove the quotes: {key} = {}", s.trim()));
+            }
+            _ => {}
         }
         return p;
     }
@@ -315,15 +386,15 @@ fn find_value<'i>(
 }
 
 /// Applies `f` to the first table (the root included) for which `select`
-/// holds; returns whether one did.
+/// holds, with its span; returns whether one did.
 fn with_table<'i>(
     root: &mut Spanned<DeTable<'i>>,
     select: &dyn Fn(&Range<usize>, &DeTable<'i>) -> bool,
-    f: &mut dyn FnMut(&mut DeTable<'i>),
+    f: &mut dyn FnMut(&Range<usize>, &mut DeTable<'i>),
 ) -> bool {
     let span = root.span();
     if select(&span, root.get_ref()) {
-        f(root.get_mut());
+        f(&span, root.get_mut());
         return true;
     }
     table_rec(root.get_mut(), select, f)
@@ -332,7 +403,7 @@ fn with_table<'i>(
 fn table_rec<'i>(
     t: &mut DeTable<'i>,
     select: &dyn Fn(&Range<usize>, &DeTable<'i>) -> bool,
-    f: &mut dyn FnMut(&mut DeTable<'i>),
+    f: &mut dyn FnMut(&Range<usize>, &mut DeTable<'i>),
 ) -> bool {
     for (_, v) in t.iter_mut() {
         if value_rec(v, select, f) {
@@ -345,13 +416,13 @@ fn table_rec<'i>(
 fn value_rec<'i>(
     v: &mut Spanned<DeValue<'i>>,
     select: &dyn Fn(&Range<usize>, &DeTable<'i>) -> bool,
-    f: &mut dyn FnMut(&mut DeTable<'i>),
+    f: &mut dyn FnMut(&Range<usize>, &mut DeTable<'i>),
 ) -> bool {
     let span = v.span();
     match v.get_mut() {
         DeValue::Table(t) => {
             if select(&span, t) {
-                f(t);
+                f(&span, t);
                 return true;
             }
             table_rec(t, select, f)
@@ -361,9 +432,15 @@ fn value_rec<'i>(
     }
 }
 
-/// Removes the entry `key` of the table whose key or own span is `span`.
-fn remove_key(root: &mut Spanned<DeTable<'_>>, span: &Range<usize>, key: &str) -> bool {
+/// Removes the entry `key` of the table whose key or own span is `span`;
+/// returns that table's span.
+fn remove_key(
+    root: &mut Spanned<DeTable<'_>>,
+    span: &Range<usize>,
+    key: &str,
+) -> Option<Range<usize>> {
     let mut removed = false;
+    let mut table_span = None;
     let found = with_table(
         root,
         &|s, t| {
@@ -371,11 +448,12 @@ fn remove_key(root: &mut Spanned<DeTable<'_>>, span: &Range<usize>, key: &str) -
                 .any(|(k, _)| k.span() == *span && k.get_ref() == key)
                 || (*s == *span && t.iter().any(|(k, _)| k.get_ref() == key))
         },
-        &mut |t| {
+        &mut |s, t| {
             removed = t.remove(key).is_some();
+            table_span = Some(s.clone());
         },
     );
-    found && removed
+    if found && removed { table_span } else { None }
 }
 
 /// Inserts `key = value` into the table whose span is `span`.
@@ -389,7 +467,7 @@ fn insert_key(
     with_table(
         root,
         &|s, t| *s == *span && !t.iter().any(|(k, _)| k.get_ref() == key),
-        &mut |t| {
+        &mut |_, t| {
             if let Some(v) = value.take() {
                 let k = Spanned::new(v.span(), std::borrow::Cow::Owned(key.to_string()));
                 t.insert(k, v);
@@ -470,7 +548,6 @@ mod tests {
         assert_eq!(
             m,
             [
-                "missing required field `months`",
                 "unknown field `homes`",
                 "unknown field `month`",
                 "unknown field `prise`"

@@ -37,11 +37,16 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
     let mut resolver = Resolver::default();
     let scenario = resolver.resolve(raw, text, file);
     if structure.semantics_reliable {
-        // Problems at a placeholder are consequences of a problem already reported.
+        // Problems at a placeholder, or of a table holding a removed unknown
+        // field, are consequences of a problem already reported.
         problems.extend(resolver.problems.into_iter().filter(|p| {
-            p.span
-                .as_ref()
-                .is_none_or(|s| !structure.placeholders.contains(s))
+            p.span.as_ref().is_none_or(|s| {
+                !structure.placeholders.contains(s)
+                    && !structure
+                        .removed
+                        .iter()
+                        .any(|r| s.start <= r.start && r.end <= s.end)
+            })
         }));
     } else if let Some(last) = problems.last_mut() {
         last.notes
@@ -122,6 +127,8 @@ struct Resolver {
     paths: HashMap<String, Option<Range<usize>>>,
     start: Option<YearMonth>,
     months: i64,
+    /// Input paths registered twice, with the second one's place.
+    collisions: Vec<(String, Option<Range<usize>>)>,
 }
 
 impl Resolver {
@@ -190,16 +197,11 @@ impl Resolver {
         distribution: Distribution,
         span: Option<Range<usize>>,
     ) -> InputId {
-        if let Some(prev) = self.paths.get(&path) {
-            let prev = prev.clone();
-            let p = self.err(
-                span,
-                format!("two inputs would have the same path `{path}`"),
-            );
-            if let Some(prev) = prev {
-                p.notes
-                    .push(format!("the other one starts at byte {}", prev.start));
-            }
+        if self.paths.contains_key(&path) {
+            // Two inputs with one path always follow from a problem reported
+            // on its own (a duplicate name, two rules with one `from`): kept
+            // as a last check at the end of `resolve`.
+            self.collisions.push((path.clone(), span));
         } else {
             self.paths.insert(path.clone(), span);
         }
@@ -401,7 +403,13 @@ impl Resolver {
                 ),
             );
         }
-        self.months = months.clamp(1, defaults::MAX_MONTHS);
+        // An unusable horizon is replaced by the longest, so that no window
+        // or date is also refused as outside it.
+        self.months = if (1..=defaults::MAX_MONTHS).contains(&months) {
+            months
+        } else {
+            defaults::MAX_MONTHS
+        };
         let trials = match &header.trials {
             Some(t) if !(1..=defaults::MAX_TRIALS as i64).contains(t.get_ref()) => {
                 self.err(
@@ -474,6 +482,8 @@ impl Resolver {
             );
         }
         let mut share_sum = 0.0;
+        // The sum is checked only when every share is itself valid.
+        let problems_before_shares = self.problems.len();
         for seg in &raw.segment {
             let s = seg.get_ref();
             let seg_name = self.identifier(&s.name, "segment name");
@@ -506,7 +516,10 @@ impl Resolver {
                 mandate_compliance: compliance,
             });
         }
-        if !raw.segment.is_empty() && (share_sum - 1.0).abs() > 1e-6 {
+        let shares_valid = !self.problems[problems_before_shares..]
+            .iter()
+            .any(|p| p.message.starts_with("segment `share`"));
+        if !raw.segment.is_empty() && shares_valid && (share_sum - 1.0).abs() > 1e-6 {
             let span = raw.segment.first().map(|s| s.span());
             self.err(
                 span,
@@ -725,6 +738,16 @@ impl Resolver {
             }
         }
 
+        if self.problems.is_empty() {
+            // Unreachable as far as known (see `register`), but never run a
+            // scenario whose inputs would share a random stream.
+            for (path, span) in std::mem::take(&mut self.collisions) {
+                self.err(
+                    span,
+                    format!("two inputs would have the same path `{path}`"),
+                );
+            }
+        }
         Scenario {
             name,
             title: header
@@ -859,14 +882,14 @@ impl Resolver {
                     Some(name.span()),
                     format!("{kind} names unknown product \"{}\"", name.get_ref()),
                 );
-                p.notes.push(format!(
-                    "known products: {}",
-                    products
-                        .iter()
-                        .map(|p| p.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                let mut known: Vec<&str> = Vec::new();
+                for p in products {
+                    if !known.contains(&p.name.as_str()) {
+                        known.push(&p.name);
+                    }
+                }
+                p.notes
+                    .push(format!("known products: {}", known.join(", ")));
                 if let Some(n) = nearest(name.get_ref(), products.iter().map(|p| p.name.as_str())) {
                     p.help = Some(format!("did you mean \"{n}\"?"));
                 }
@@ -1288,20 +1311,26 @@ impl Resolver {
                     Some("give at least one [\"YYYY-MM\", units] point".into());
             }
             let mut points = Vec::new();
-            let mut last: Option<i64> = None;
+            // Compared as calendar months: a broken `start` or point must
+            // not make every later point look out of order.
+            let mut last: Option<YearMonth> = None;
             for pt in schedule.get_ref() {
                 let (m, u) = pt.get_ref();
-                let idx = self.month_index(m);
+                let month = self.year_month(m);
+                let idx = match (month, self.start) {
+                    (Some(month), Some(start)) => start.months_until(month),
+                    _ => 0,
+                };
                 let units = self.finite(u, "scheduled units", ValueRange::NonNegative);
-                if let Some(prev) = last
-                    && idx <= prev
+                if let (Some(prev), Some(month)) = (last, month)
+                    && month <= prev
                 {
                     self.err(
                         Some(m.span()),
                         format!("schedule months must increase; {} does not", m.get_ref()),
                     );
                 }
-                last = Some(idx);
+                last = month.or(last);
                 points.push((idx, units));
             }
             ProductionCurve::Schedule(points)

@@ -90,11 +90,26 @@ fn refusal(name: &str, bytes: &[u8], expect: &[&str]) -> Result<String, String> 
 }
 
 /// Checks every case and reports all the failures together.
+/// With `TRADEFLOW_ERRORS_DUMP=FILE`, every case's message is appended to
+/// FILE: the examples of `docs/errors.md` are copied from there.
 fn assert_all_refused<'a>(cases: impl IntoIterator<Item = (&'a str, Vec<u8>, Vec<&'a str>)>) {
-    let failures: Vec<String> = cases
-        .into_iter()
-        .filter_map(|(name, bytes, expect)| refusal(name, &bytes, &expect).err())
-        .collect();
+    let mut failures = Vec::new();
+    let mut dump = String::new();
+    for (name, bytes, expect) in cases {
+        match refusal(name, &bytes, &expect) {
+            Ok(message) => dump.push_str(&format!("### {name}\n\n```text\n{message}```\n\n")),
+            Err(e) => failures.push(e),
+        }
+    }
+    if let Ok(path) = std::env::var("TRADEFLOW_ERRORS_DUMP") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("dump file");
+        f.write_all(dump.as_bytes()).expect("dump");
+    }
     assert!(
         failures.is_empty(),
         "{} case(s) failed:\n\n{}",
@@ -196,7 +211,7 @@ const CASES: &[Case] = &[
             "[market.demand]         # compute demand, H100e per month\ninitial = { dist = \"lognormal\", p5 = 60000, p95 = 160000 }\nannual_growth = { dist = \"triangular\", min = 0.15, mode = 0.40, max = 0.80 }\nmonthly_volatility = 0.05\nprice_elasticity = -0.3          # optional, default 0\n",
             "",
         )],
-        expect: &["missing required field `demand`", "bad.toml:10:1"],
+        expect: &["missing the [market.demand] table", "bad.toml:10:1"],
     },
     Case {
         name: "TOML syntax: unterminated string",
@@ -206,7 +221,7 @@ const CASES: &[Case] = &[
     Case {
         name: "TOML syntax: a key given twice",
         edits: &[("months = 36\n", "months = 36\nmonths = 48\n")],
-        expect: &["duplicate key", "bad.toml:7:1"],
+        expect: &["invalid TOML: duplicate key `months`", "bad.toml:7:1"],
     },
     // --- Names ------------------------------------------------------------
     Case {
@@ -725,7 +740,10 @@ const CASES: &[Case] = &[
     Case {
         name: "months beyond any integer",
         edits: &[("months = 36", "months = 99999999999999999999")],
-        expect: &["bad.toml:6:10"],
+        expect: &[
+            "the integer 99999999999999999999 is too large: the largest is 9223372036854775807",
+            "bad.toml:6:10",
+        ],
     },
     Case {
         name: "negative seed",
@@ -795,7 +813,7 @@ fn empty_files_and_files_without_products_or_segments_are_refused() {
         (
             "no [scenario]",
             format!("{segment}{product}"),
-            vec!["missing required field `scenario`", "bad.toml:1:1"],
+            vec!["missing the [scenario] table", "bad.toml:1:1"],
         ),
     ];
     assert_all_refused(
