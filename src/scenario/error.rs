@@ -166,15 +166,35 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// The candidate nearest to `word`, if it is near enough to be a plausible misspelling.
+/// The candidate nearest to `word`, if it is near enough to be a plausible
+/// misspelling, or one `word` abbreviates (`ban` for `banned`) or names a
+/// part of (`mandate` for `domestic_mandate`).
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = word.to_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
+    let candidates: Vec<&'a str> = candidates.into_iter().collect();
+    let close = candidates
+        .iter()
+        .map(|c| (edit_distance(&lower, &c.to_lowercase()), *c))
         .filter(|(d, c)| *d <= (c.chars().count() / 3).max(2))
         .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .map(|(_, c)| c);
+    if close.is_some() || lower.chars().count() < 3 {
+        return close;
+    }
+    // Only an unambiguous abbreviation or part is a suggestion.
+    let trimmed = lower.trim_end_matches('s');
+    let related: Vec<&'a str> = candidates
+        .iter()
+        .copied()
+        .filter(|c| {
+            let c = c.to_lowercase();
+            c.starts_with(&lower) || c.split(['_', '-']).any(|part| part == trimmed)
+        })
+        .collect();
+    match related.as_slice() {
+        [one] => Some(one),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +215,14 @@ mod tests {
         assert_eq!(nearest("anual_growth", names), Some("annual_growth"));
         assert_eq!(nearest("INITIAL", names), Some("initial"));
         assert_eq!(nearest("zebra", names), None);
+        assert_eq!(
+            nearest("Ban", ["open", "licensed", "banned"]),
+            Some("banned")
+        );
+        let tables = ["export_rule", "import_rule", "domestic_mandate", "shock"];
+        assert_eq!(nearest("mandates", tables), Some("domestic_mandate"));
+        // Ambiguous: both rules.
+        assert_eq!(nearest("rule", tables), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

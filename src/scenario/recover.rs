@@ -50,6 +50,24 @@ pub(super) struct Structure {
 const PLACEHOLDERS: [&str; 5] = ["nan", "1200", "{}", "\"\"", "[\"\", \"\"]"];
 /// Index of the first placeholder after which semantic checks are not reliable.
 const FIRST_UNRELIABLE: usize = 3;
+/// Fields whose empty-string placeholder misleads no other check: nothing
+/// refers to them, and a problem with the placeholder itself is dropped.
+/// (`from` and `start` are not: a month 0 there collides with real rules.)
+const HARMLESS_STRINGS: [&str; 11] = [
+    "dist",
+    "regime",
+    "basis",
+    "label",
+    "title",
+    "description",
+    "launch",
+    "midpoint",
+    "until",
+    "window",
+    "segments",
+];
+/// Fields that hold a month.
+const MONTH_KEYS: [&str; 5] = ["start", "launch", "midpoint", "from", "until"];
 
 /// Parses `text` into the raw scenario, repairing and recording each structural problem.
 pub(super) fn read_structure(text: &str) -> Structure {
@@ -67,7 +85,7 @@ pub(super) fn read_structure(text: &str) -> Structure {
     let mut root = root;
     let mut problems = Vec::new();
     // Every placeholder inserted: its span and the index of its current candidate.
-    let mut placed: Vec<(Range<usize>, usize)> = Vec::new();
+    let mut placed: Vec<(Range<usize>, usize, String)> = Vec::new();
     // Missing-field placeholders get spans past the end of the text, unique
     // to each, so that an error about one names it alone.
     let mut next_synthetic = text.len() + 1;
@@ -82,7 +100,7 @@ pub(super) fn read_structure(text: &str) -> Structure {
                 return Structure {
                     raw: Some(raw),
                     problems,
-                    placeholders: placed.into_iter().map(|(s, _)| s).collect(),
+                    placeholders: placed.into_iter().map(|(s, _, _)| s).collect(),
                     removed,
                     semantics_reliable: reliable,
                 };
@@ -95,12 +113,12 @@ pub(super) fn read_structure(text: &str) -> Structure {
             break;
         };
         // A placeholder of the wrong type: try the next candidate.
-        if let Some(slot) = placed.iter_mut().find(|(s, _)| *s == span) {
+        if let Some(slot) = placed.iter_mut().find(|(s, _, _)| *s == span) {
             slot.1 += 1;
             let Some(candidate) = PLACEHOLDERS.get(slot.1) else {
                 break;
             };
-            reliable &= slot.1 < FIRST_UNRELIABLE;
+            reliable &= slot.1 < FIRST_UNRELIABLE || HARMLESS_STRINGS.contains(&slot.2.as_str());
             if !replace_value(&mut root, &span, placeholder(candidate, span.clone())) {
                 break;
             }
@@ -134,20 +152,21 @@ pub(super) fn read_structure(text: &str) -> Structure {
             ) {
                 break;
             }
-            placed.push((synthetic, 0));
+            placed.push((synthetic, 0, key));
         } else {
             let found = find_value(&root, &span);
+            let key = found.as_ref().map_or(String::new(), |(k, _)| k.clone());
             problems.push(type_problem(text, &message, span.clone(), found));
             if !replace_value(&mut root, &span, placeholder(PLACEHOLDERS[0], span.clone())) {
                 break;
             }
-            placed.push((span, 0));
+            placed.push((span, 0, key));
         }
     }
     Structure {
         raw: None,
         problems,
-        placeholders: placed.into_iter().map(|(s, _)| s).collect(),
+        placeholders: placed.into_iter().map(|(s, _, _)| s).collect(),
         removed,
         semantics_reliable: false,
     }
@@ -234,7 +253,20 @@ fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
         if let Some(key) = e.span().and_then(|s| text.get(s)) {
             p.message = format!("invalid TOML: duplicate key `{}`", key.trim());
         }
-        p = p.help("each key may appear once in a table; remove or rename one of them");
+        // `[product]` after `[[product]]`: a second table where a list was meant.
+        let line_start = e
+            .span()
+            .and_then(|s| text.get(..s.start))
+            .map_or(0, |before| before.rfind('\n').map_or(0, |i| i + 1));
+        let line = text.get(line_start..).unwrap_or("").trim_start();
+        if line.starts_with('[') && !line.starts_with("[[") {
+            let name = line[1..].split(']').next().unwrap_or("").trim();
+            p = p.help(format!(
+                "a table that repeats, one per {name}, is written [[{name}]] with double brackets"
+            ));
+        } else {
+            p = p.help("each key may appear once in a table; remove or rename one of them");
+        }
     } else if msg.contains("invalid string") || msg.contains("string") {
         p = p.help("strings are written in double quotes, e.g. name = \"H200\"");
     }
@@ -251,7 +283,20 @@ fn unknown_field_problem(message: &str, span: Range<usize>) -> Problem {
     } else {
         p = p.note(format!("expected one of: {}", expected.join(", ")));
     }
-    if let Some(n) = nearest(found, expected.iter().copied()) {
+    // Names other tools use for a field of ours.
+    const SYNONYMS: [(&str, &str); 6] = [
+        ("type", "dist"),
+        ("kind", "dist"),
+        ("distribution", "dist"),
+        ("stdev", "sd"),
+        ("std", "sd"),
+        ("mu", "mean"),
+    ];
+    let synonym = SYNONYMS
+        .iter()
+        .find(|(s, n)| found.eq_ignore_ascii_case(s) && expected.contains(n))
+        .map(|(_, n)| *n);
+    if let Some(n) = nearest(found, expected.iter().copied()).or(synonym) {
         p = p.help(format!("did you mean `{n}`?"));
     }
     p
@@ -301,18 +346,48 @@ fn type_problem(
                 ),
             );
         }
+        let src = text.get(span.clone()).unwrap_or("").trim();
         let mut p = Problem::new(
-            Some(span),
+            Some(span.clone()),
             format!("wrong type: expected {expected}, found {found_text}"),
         );
         match value {
             Some(DeValue::Datetime(_)) => {
                 p = p.help("write months as strings, e.g. \"2026-01\"");
             }
-            Some(DeValue::String(s))
-                if expected != "a string" && s.trim().parse::<f64>().is_ok() =>
+            Some(DeValue::String(s)) if expected == "an array" => {
+                p = p.help(format!("write a list: {key} = [\"{s}\"]"));
+            }
+            Some(DeValue::String(s)) if expected != "a string" => {
+                // "17000", "$17,000", "25 %": the number meant, written plainly.
+                let plain: String = s
+                    .chars()
+                    .filter(|c| !matches!(c, '$' | ',' | '_' | ' ' | '%'))
+                    .collect();
+                // "18 months": the number before the unit.
+                let first = s.split_whitespace().next().unwrap_or("");
+                if let Ok(x) = plain.parse::<f64>().or_else(|_| first.parse::<f64>()) {
+                    let x = if s.contains('%') { x / 100.0 } else { x };
+                    p = p.help(format!(
+                        "write a plain number, without quotes, currency or separators: {key} = {x}"
+                    ));
+                }
+            }
+            Some(DeValue::Integer(_) | DeValue::Float(_))
+                if expected == "a string" && MONTH_KEYS.contains(&key) =>
             {
-                p = p.help(format!("remove the quotes: {key} = {}", s.trim()));
+                p = p.help(format!(
+                    "months are strings \"YYYY-MM\", e.g. {key} = \"{}-01\"",
+                    src.split('.').next().unwrap_or(src)
+                ));
+            }
+            Some(DeValue::Float(_)) if expected == "an integer" => {
+                if let Ok(x) = src.parse::<f64>()
+                    && x.fract() == 0.0
+                    && x.abs() < 1e15
+                {
+                    p = p.help(format!("write a whole number: {key} = {}", x as i64));
+                }
             }
             _ => {}
         }

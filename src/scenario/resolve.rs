@@ -183,10 +183,18 @@ impl Resolver {
             hi_attained: true,
         };
         if !range.admits(s) {
-            self.err(
+            let p = self.err(
                 Some(v.span()),
                 format!("{what} must be {}, found {}", range.describe(), fmt_num(x)),
             );
+            // The likeliest slip: a percentage where a fraction belongs.
+            if matches!(range, ValueRange::Unit | ValueRange::Fee) && x > 1.0 && x <= 100.0 {
+                p.help = Some(format!(
+                    "shares and rates are fractions: {} % is {}",
+                    fmt_num(x),
+                    fmt_num(x / 100.0)
+                ));
+            }
         }
         x
     }

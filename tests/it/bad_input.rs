@@ -750,6 +750,154 @@ const CASES: &[Case] = &[
         edits: &[("seed = 20260121", "seed = -1")],
         expect: &["seed must be ≥ 0, found -1", "bad.toml:8:8"],
     },
+    // --- Plausible slips of a new user, each with the fix in the message ----------
+    Case {
+        name: "a percentage where a fraction belongs",
+        edits: &[("share = 0.55 ", "share = 55   ")],
+        expect: &[
+            "segment `share` must be in [0, 1], found 55",
+            "bad.toml:22:9",
+            "help: shares and rates are fractions: 55 % is 0.55",
+        ],
+    },
+    Case {
+        name: "a fee in per cent",
+        edits: &[("revenue_fee = 0.25", "revenue_fee = 25")],
+        expect: &[
+            "`revenue_fee` must be in [0, 1), found 25",
+            "25 % is 0.25",
+            "bad.toml:107:15",
+        ],
+    },
+    Case {
+        name: "a decimal point in an integer",
+        edits: &[("months = 36", "months = 36.0")],
+        expect: &[
+            "expected an integer, found the number 36.0",
+            "bad.toml:6:10",
+            "help: write a whole number: months = 36",
+        ],
+    },
+    Case {
+        name: "`type` for `dist`",
+        edits: &[(
+            "price = { dist = \"uniform\", min = 10000",
+            "price = { type = \"uniform\", min = 10000",
+        )],
+        expect: &[
+            "unknown field `type`",
+            "bad.toml:50:11",
+            "did you mean `dist`?",
+        ],
+    },
+    Case {
+        name: "a string without quotes",
+        edits: &[("vendor = \"Huawei\"", "vendor = Huawei")],
+        expect: &[
+            "invalid TOML: string values must be quoted",
+            "bad.toml:69:10",
+            "double quotes",
+        ],
+    },
+    Case {
+        name: "[product] for a second [[product]]",
+        edits: &[(
+            "[[product]]\nname = \"MLU590\"",
+            "[product]\nname = \"MLU590\"",
+        )],
+        expect: &[
+            "duplicate key `product`",
+            "bad.toml:81:2",
+            "[[product]] with double brackets",
+        ],
+    },
+    Case {
+        name: "an abbreviated keyword",
+        edits: &[(
+            "regime = \"banned\"                # open | banned",
+            "regime = \"Ban\"                # open | banned",
+        )],
+        expect: &[
+            "unknown import regime \"Ban\"",
+            "bad.toml:120:10",
+            "did you mean \"banned\"?",
+        ],
+    },
+    Case {
+        name: "half a table name",
+        edits: &[("[[domestic_mandate]]", "[[mandate]]")],
+        expect: &[
+            "unknown field `mandate`",
+            "bad.toml:122:3",
+            "did you mean `domestic_mandate`?",
+        ],
+    },
+    Case {
+        name: "a segment named with other capitals",
+        edits: &[("\"ai-labs\", \"research\"]", "\"AI-labs\", \"research\"]")],
+        expect: &[
+            "unknown segment \"AI-labs\"",
+            "bad.toml:114:29",
+            "did you mean \"ai-labs\"?",
+        ],
+    },
+    Case {
+        name: "a price with a currency sign and separators",
+        edits: &[("price = 17000", "price = \"$17,000\"")],
+        expect: &[
+            "found the string \"$17,000\"",
+            "bad.toml:72:9",
+            "help: write a plain number, without quotes, currency or separators: price = 17000",
+        ],
+    },
+    Case {
+        name: "a unit after a number",
+        edits: &[("ramp_months = 18 ", "ramp_months = \"18 months\" ")],
+        expect: &[
+            "found the string \"18 months\"",
+            "bad.toml:78:15",
+            "ramp_months = 18",
+        ],
+    },
+    Case {
+        name: "a year for a month",
+        edits: &[("launch = \"2026-01\"", "launch = 2027")],
+        expect: &[
+            "expected a string, found the integer 2027",
+            "bad.toml:63:10",
+            "months are strings \"YYYY-MM\", e.g. launch = \"2027-01\"",
+        ],
+    },
+    Case {
+        name: "one segment without a list",
+        edits: &[("# segments = [\"state\"]", "segments = \"state\"")],
+        expect: &[
+            "expected an array, found the string \"state\"",
+            "bad.toml:126:12",
+            "segments = [\"state\"]",
+        ],
+    },
+    Case {
+        name: "`from` inside a shock's rule",
+        edits: &[(
+            "product = \"H200\"\nregime = \"banned\"",
+            "product = \"H200\"\nfrom = \"2027-01\"\nregime = \"banned\"",
+        )],
+        expect: &[
+            "a shock's rule has no `from` or `until`",
+            "bad.toml:136:8",
+            "set `window` and `duration_months` on the shock instead",
+        ],
+    },
+    Case {
+        name: "a lognormal given by mean and sd",
+        edits: &[("p5 = 60000, p95 = 160000", "mean = 100000, sd = 30000")],
+        expect: &[
+            "demand `initial`: a lognormal distribution is missing parameters",
+            "bad.toml:15:11",
+            "{ dist = \"lognormal\", median, sigma } or { dist = \"lognormal\", p5, p95 }",
+        ],
+    },
     // --- Several problems at once ------------------------------------------------
     Case {
         name: "every problem of a file at once",
