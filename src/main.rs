@@ -146,12 +146,18 @@ fn main() -> ExitCode {
             let by = interrupt::received().map_or_else(String::new, |s| {
                 format!(" by {}", interrupt::signal_name(s))
             });
-            eprintln!("interrupted{by}: no results written; previous results are untouched");
+            eprintln!("error: interrupted{by}: no results written; previous results are untouched");
             ExitCode::from(status as u8)
         }
         Err(e) => {
             let status = e.exit_status();
-            eprintln!("{:#}", anyhow::Error::from(e));
+            let message = format!("{:#}", anyhow::Error::from(e));
+            // Every message starts as the scenario problems do.
+            if message.starts_with("error:") {
+                eprintln!("{message}");
+            } else {
+                eprintln!("error: {message}");
+            }
             ExitCode::from(status as u8)
         }
     }

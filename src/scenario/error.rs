@@ -42,7 +42,7 @@ impl Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     /// The file could not be read.
-    #[error("cannot read scenario file {path}: {reason}")]
+    #[error("error: cannot read scenario file {path}: {reason}")]
     Read {
         /// The path as given.
         path: String,
