@@ -97,6 +97,18 @@ fn formats(choices: &[ChartChoice]) -> Vec<ChartFormat> {
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
+/// Prints a line to standard output; a closed pipe (`| head`) is not an error.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+/// Prints a line to standard error, ignoring a closed pipe as [`say`] does.
+fn say_err(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -121,21 +133,21 @@ fn main() -> ExitCode {
             };
             if let Err(e) = interrupt::install(&STOP) {
                 // Without handlers Ctrl-C still ends the run, only less tidily.
-                eprintln!("warning: cannot watch for Ctrl-C: {e}");
+                say_err(&format!("warning: cannot watch for Ctrl-C: {e}"));
             }
             app::run(&opts, &STOP).map(|report| {
                 for line in &report.lines {
-                    println!("{line}");
+                    say(line);
                 }
                 if let Some(c) = &report.comparison {
-                    println!("comparison → {}", c.display());
+                    say(&format!("comparison → {}", c.display()));
                 }
             })
         }
-        Command::Check { scenarios } => app::check(&scenarios).map(|text| print!("{text}")),
+        Command::Check { scenarios } => app::check(&scenarios).map(|text| say(text.trim_end())),
         Command::Plot { dir, charts } => app::plot(&dir, &formats(&charts)).map(|written| {
             for p in written {
-                println!("{}", p.display());
+                say(&p.display().to_string());
             }
         }),
     };
@@ -146,7 +158,9 @@ fn main() -> ExitCode {
             let by = interrupt::received().map_or_else(String::new, |s| {
                 format!(" by {}", interrupt::signal_name(s))
             });
-            eprintln!("error: interrupted{by}: no results written; previous results are untouched");
+            say_err(&format!(
+                "error: interrupted{by}: no results written; previous results are untouched"
+            ));
             ExitCode::from(status as u8)
         }
         Err(e) => {
@@ -154,9 +168,9 @@ fn main() -> ExitCode {
             let message = format!("{:#}", anyhow::Error::from(e));
             // Every message starts as the scenario problems do.
             if message.starts_with("error:") {
-                eprintln!("{message}");
+                say_err(&message);
             } else {
-                eprintln!("error: {message}");
+                say_err(&format!("error: {message}"));
             }
             ExitCode::from(status as u8)
         }

@@ -100,6 +100,9 @@ fn render_problems(file: &str, text: &str, problems: &[Problem]) -> String {
     out
 }
 
+/// Longest source line quoted whole, in characters.
+const MAX_QUOTED: usize = 160;
+
 fn render_problem(file: &str, text: &str, p: &Problem) -> String {
     use fmt::Write;
     let mut out = String::new();
@@ -112,23 +115,29 @@ fn render_problem(file: &str, text: &str, p: &Problem) -> String {
             let gutter = line.to_string().len();
             let pad = " ".repeat(gutter);
             let _ = writeln!(out, "{pad} |");
-            let _ = writeln!(out, "{line} | {src}");
             // Underline the span on its first line only.
-            let line_chars = src.chars().count();
-            let start_col = (col - 1).min(line_chars);
-            let (_, end_col) = line_column(text, span.end.max(span.start + 1));
-            let (end_line, _) = line_column(text, span.end.max(span.start + 1));
-            let width = if end_line == line {
+            let chars: Vec<char> = src.chars().collect();
+            let start_col = (col - 1).min(chars.len());
+            let (end_line, end_col) = line_column(text, span.end.max(span.start + 1));
+            let mut width = if end_line == line {
                 (end_col - 1).saturating_sub(start_col).max(1)
             } else {
-                line_chars.saturating_sub(start_col).max(1)
+                chars.len().saturating_sub(start_col).max(1)
             };
-            let _ = writeln!(
-                out,
-                "{pad} | {}{}",
-                " ".repeat(start_col),
-                "^".repeat(width)
-            );
+            // A very long line (a minified or generated file) is shown as a
+            // window around the place, marked with … where it is cut.
+            let (mut shown, mut caret) = (src.to_string(), start_col);
+            if chars.len() > MAX_QUOTED {
+                width = width.min(MAX_QUOTED / 2);
+                let from = start_col.saturating_sub(MAX_QUOTED / 4);
+                let to = (start_col + width + MAX_QUOTED / 4).min(chars.len());
+                let head = if from > 0 { "…" } else { "" };
+                let tail = if to < chars.len() { "…" } else { "" };
+                shown = format!("{head}{}{tail}", chars[from..to].iter().collect::<String>());
+                caret = start_col - from + head.chars().count();
+            }
+            let _ = writeln!(out, "{line} | {shown}");
+            let _ = writeln!(out, "{pad} | {}{}", " ".repeat(caret), "^".repeat(width));
             for n in &p.notes {
                 let _ = writeln!(out, "{pad} = note: {n}");
             }
@@ -207,6 +216,26 @@ mod tests {
         assert_eq!(line_column(text, 0), (1, 1));
         assert_eq!(line_column(text, 6), (2, 1));
         assert_eq!(line_column(text, 8), (2, 3));
+    }
+
+    #[test]
+    fn a_long_line_is_quoted_around_the_place() {
+        let text = format!("a = [{}x{}]\n", "1, ".repeat(200), ", 2".repeat(200));
+        let at = text.find('x').expect("x");
+        let p = Problem::new(Some(at..at + 1), "bad");
+        let r = render_problem("f.toml", &text, &p);
+        let lines: Vec<&str> = r.lines().collect();
+        assert!(
+            lines[3].starts_with("1 | …") && lines[3].ends_with('…'),
+            "{r}"
+        );
+        assert!(lines[3].chars().count() < MAX_QUOTED + 10, "{r}");
+        // The caret is under the x.
+        let caret = lines[4].find('^').expect("caret");
+        assert_eq!(
+            lines[3][..].chars().nth(lines[4][..caret].chars().count()),
+            Some('x')
+        );
     }
 
     #[test]

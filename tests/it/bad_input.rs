@@ -959,6 +959,14 @@ fn empty_files_and_files_without_products_or_segments_are_refused() {
             vec!["the scenario has no [[segment]]", "bad.toml:6:1"],
         ),
         (
+            "arrays nested 100 000 deep",
+            format!("a = {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+            vec![
+                "invalid TOML: cannot recurse further; max recursion depth met",
+                "bad.toml:1:",
+            ],
+        ),
+        (
             "no [scenario]",
             format!("{segment}{product}"),
             vec!["missing the [scenario] table", "bad.toml:1:1"],
@@ -1089,5 +1097,39 @@ fn unusable_output_folders_are_refused_before_anything_runs() {
             assert!(entries(&ro).is_empty());
         }
         let _ = std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755));
+    }
+}
+
+/// A reader that stops early (`tradeflow check f.toml | head -1`) closes the
+/// pipe: that is no reason to panic.
+#[cfg(unix)]
+#[test]
+fn a_closed_output_pipe_is_not_a_panic() {
+    use std::os::fd::FromRawFd;
+    use std::process::{Command, Stdio};
+    /// The write end of a pipe whose read end is already closed.
+    fn broken_pipe() -> Stdio {
+        let mut fds = [0; 2];
+        // SAFETY: pipe(2) fills two new descriptors; the read end is closed at
+        // once and the write end is owned by the returned `File`.
+        unsafe {
+            assert_eq!(libc::pipe(fds.as_mut_ptr()), 0, "pipe");
+            libc::close(fds[0]);
+            Stdio::from(std::fs::File::from_raw_fd(fds[1]))
+        }
+    }
+    let example = data("format-example.toml");
+    for args in [
+        vec!["check", example.to_str().expect("utf-8 path")],
+        vec!["check", "missing.toml"],
+    ] {
+        let status = Command::new(crate::support::binary())
+            .args(&args)
+            .stdout(broken_pipe())
+            .stderr(broken_pipe())
+            .status()
+            .expect("run");
+        assert_ne!(status.code(), Some(101), "{args:?}: panicked");
+        assert!(matches!(status.code(), Some(0 | 2)), "{args:?}: {status:?}");
     }
 }
