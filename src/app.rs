@@ -27,6 +27,9 @@ pub enum AppError {
     /// A chart could not be drawn.
     #[error(transparent)]
     Chart(#[from] ChartError),
+    /// A what-if request is inconsistent (bad metric, bad grid, ...).
+    #[error(transparent)]
+    WhatIf(#[from] crate::whatif::WhatIfError),
     /// The thread pool could not be built.
     #[error("cannot start {threads} worker threads: {reason}")]
     Threads {
@@ -41,7 +44,7 @@ impl AppError {
     /// 2 for bad input (nothing was written), 130 for an interruption, else 1.
     pub fn exit_status(&self) -> i32 {
         match self {
-            AppError::Scenario(_) | AppError::Usage(_) => 2,
+            AppError::Scenario(_) | AppError::Usage(_) | AppError::WhatIf(_) => 2,
             AppError::Output(OutputError::BadOutputDir { .. }) => 2,
             AppError::Engine(EngineError::Interrupted) => 130,
             _ => 1,
@@ -154,6 +157,8 @@ pub fn plot(dir: &Path, formats: &[ChartFormat]) -> Result<Vec<PathBuf>, AppErro
             written.extend(charts::draw_scenario_charts(&d, formats)?);
         }
     }
+    // Folders of compare, sweep and sensitivity.
+    written.extend(crate::whatif::plot(dir, formats)?);
     if written.is_empty() && !formats.is_empty() {
         return Err(AppError::Usage(format!(
             "{} holds neither timeseries.csv nor comparison.csv: not a results folder",

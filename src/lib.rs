@@ -11,7 +11,8 @@
 //! [`scenario`] (parse, validate, resolve) → [`sampling`] (distributions,
 //! named random streams) → [`model`] (one trial, month by month) → [`engine`]
 //! (trials in parallel, statistics) → [`output`] (CSV, manifest) →
-//! [`charts`] (drawn from the output files).
+//! [`charts`] (drawn from the output files). [`whatif`] builds the analyses
+//! `compare`, `sweep` and `sensitivity` on the engine.
 
 pub mod app;
 pub mod charts;
@@ -21,3 +22,4 @@ pub mod model;
 pub mod output;
 pub mod sampling;
 pub mod scenario;
+pub mod whatif;

@@ -2,7 +2,9 @@
 
 mod cli;
 mod closed_form;
+mod compare;
 mod invariants;
 mod random_scenarios;
 mod reproducibility;
+mod sensitivity;
 mod support;
