@@ -581,6 +581,9 @@ fn full_path_help(p: &mut Problem, segs: &[Seg]) {
     let (Some(span), Some(help)) = (&p.span, &p.help) else {
         return;
     };
+    if !p.message.starts_with("unknown field") {
+        return; // path problems already suggest whole paths
+    }
     let Some(k) = segs.iter().position(|s| &s.span == span) else {
         return;
     };
