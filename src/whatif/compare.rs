@@ -65,7 +65,8 @@ pub fn folder_name(base: &str) -> String {
 pub fn compare(opts: &CompareOptions, stop: &AtomicBool) -> Result<CompareReport, AppError> {
     let mut paths = vec![opts.base.clone()];
     paths.extend(opts.alternatives.iter().cloned());
-    let mut scenarios = super::load_files(&paths)?;
+    let overrides = opts.common.overrides()?;
+    let mut scenarios = super::load_files(&paths, &overrides)?;
     let base = scenarios.remove(0);
     let alts = scenarios;
     for (i, a) in alts.iter().enumerate() {

@@ -14,7 +14,7 @@ use crate::app::AppError;
 use crate::charts::ChartFormat;
 use crate::engine::{HorizonMismatch, SeriesName};
 use crate::output::OutputError;
-use crate::scenario::{self, Scenario, ScenarioError, nearest};
+use crate::scenario::{self, Override, Scenario, ScenarioError, nearest};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -241,9 +241,17 @@ pub struct CommonOptions {
     pub memory_mib: Option<usize>,
     /// The command line, for the manifest.
     pub command: Vec<String>,
+    /// `--set PATH=VALUE` overrides, applied in order to every scenario
+    /// after its `extends` composition.
+    pub set: Vec<String>,
 }
 
 impl CommonOptions {
+    /// The `--set` overrides, parsed (every bad one reported).
+    pub fn overrides(&self) -> Result<Vec<Override>, AppError> {
+        crate::app::parse_overrides(&self.set)
+    }
+
     pub(crate) fn memory_budget_bytes(&self) -> usize {
         self.memory_mib
             .map_or(crate::engine::DEFAULT_MEMORY_BUDGET_BYTES, |m| m << 20)
@@ -264,12 +272,17 @@ pub(crate) fn thread_pool(threads: Option<usize>) -> Result<(rayon::ThreadPool, 
     Ok((pool, threads))
 }
 
-/// Loads scenario files, reporting the problems of every file at once.
-pub(crate) fn load_files(paths: &[PathBuf]) -> Result<Vec<Scenario>, AppError> {
+/// Loads scenario files (composing `extends`, then applying `overrides`),
+/// reporting the problems of every file at once. Unlike `run`, two files may
+/// share a name (a scenario compared with itself).
+pub(crate) fn load_files(
+    paths: &[PathBuf],
+    overrides: &[Override],
+) -> Result<Vec<Scenario>, AppError> {
     let mut out = Vec::new();
     let mut errors: Vec<ScenarioError> = Vec::new();
     for p in paths {
-        match scenario::load_scenario(p) {
+        match scenario::load_scenario_with(p, overrides) {
             Ok(s) => out.push(s),
             Err(e) => errors.push(e),
         }
@@ -288,6 +301,13 @@ pub(crate) fn scenario_json(sc: &Scenario) -> Value {
         "title": sc.title,
         "file": sc.source_file,
         "sha256": sha256_hex(sc.source_text.as_bytes()),
+        "extends": sc
+            .provenance
+            .extends
+            .iter()
+            .map(|f| json!({ "file": f.file, "sha256": sha256_hex(f.text.as_bytes()) }))
+            .collect::<Vec<_>>(),
+        "overrides": sc.provenance.overrides,
         "start": sc.start.to_string(),
         "months": sc.months,
         "market": sc.market_name,

@@ -35,7 +35,7 @@
 //! above every month of the horizon.
 
 use super::{CommonOptions, MetricSpec, WhatIfError, csv_error, csv_file, scenario_json, slug};
-use crate::app::{AppError, load_scenarios};
+use crate::app::{AppError, load_scenarios_with};
 use crate::charts::{self, ChartFormat};
 use crate::engine::{self, InputSample, MetricLayout, ProgressBar, RunSettings, TrialMetric};
 use crate::output::{self, OutputError, StagedDir, number, timestamp_utc};
@@ -387,7 +387,7 @@ pub fn sensitivity(
     stop: &AtomicBool,
 ) -> Result<SensitivityReport, AppError> {
     let files: Vec<PathBuf> = opts.scenario.iter().cloned().collect();
-    let sc = load_scenarios(&files)?.remove(0);
+    let sc = load_scenarios_with(&files, &opts.common.overrides()?)?.remove(0);
     let target = Target::resolve(&sc, &opts.metric, opts.month.as_deref())?;
     if engine::drawn_inputs(&sc).is_empty() && sc.shocks.is_empty() {
         return Err(WhatIfError::NoUncertainInputs {

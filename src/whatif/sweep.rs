@@ -25,7 +25,7 @@ use crate::app::AppError;
 use crate::charts::{self, ChartFormat};
 use crate::engine::{self, ProgressBar, RunSettings, STAT_COLUMNS, SeriesName, Stats};
 use crate::output::{self, OutputError, RunInfo, StagedDir, number, timestamp_utc};
-use crate::scenario::Scenario;
+use crate::scenario::{ComposedScenario, Override, Scenario};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -268,8 +268,6 @@ pub struct SweepOptions {
     pub scenario: Option<PathBuf>,
     /// `PATH=FROM:TO:STEP` or `PATH=v1,v2,...`, once or twice.
     pub vary: Vec<String>,
-    /// `PATH=VALUE` overrides applied at every point.
-    pub set: Vec<String>,
     /// Horizon metrics to chart, `METRIC:ENTITY` (default: the domestic
     /// origin's mean share of compute).
     pub metrics: Vec<String>,
@@ -299,31 +297,42 @@ struct PointResult {
     stats: Vec<Stats>,
 }
 
-/// Points made from a scenario file (or the built-in baseline).
-struct FileSource {
-    scenario: Option<PathBuf>,
+/// Points made from a scenario file (or the built-in baseline), composed
+/// once; each point applies the sweep's `--set` overrides, then its own.
+struct ComposedSource {
+    composed: ComposedScenario,
+    overrides: Vec<Override>,
 }
 
-impl PointSource for FileSource {
+impl PointSource for ComposedSource {
     fn scenario(&self, assignments: &[String]) -> Result<Scenario, AppError> {
-        if !assignments.is_empty() {
-            return Err(AppError::Usage(
-                "sweep needs scenario overrides (--set), which this build lacks".into(),
-            ));
-        }
-        let files: Vec<PathBuf> = self.scenario.iter().cloned().collect();
-        Ok(crate::app::load_scenarios(&files)?.remove(0))
+        let mut all = self.overrides.clone();
+        all.extend(crate::app::parse_overrides(assignments)?);
+        Ok(self.composed.resolve_with(&all)?)
     }
 
     fn describe(&self) -> serde_json::Value {
-        json!({ "file": self.scenario.as_ref().map(|p| p.display().to_string()) })
+        json!({
+            "file": self.composed.file(),
+            "extends": self.composed.parents().collect::<Vec<_>>(),
+            "set": self.overrides.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+        })
     }
 }
 
 /// `tradeflow sweep`: run every grid point, write `sweep.csv` and the charts.
+///
+/// A point is the scenario with the sweep's `--set` overrides and then
+/// `--set PATH=VALUE` for each axis, so its results are those of
+/// `tradeflow run SCENARIO --set ... --set PATH=VALUE` byte for byte.
 pub fn sweep(opts: &SweepOptions, stop: &AtomicBool) -> Result<SweepReport, AppError> {
-    let source = FileSource {
-        scenario: opts.scenario.clone(),
+    let composed = match &opts.scenario {
+        Some(p) => ComposedScenario::load(p)?,
+        None => ComposedScenario::builtin_baseline()?,
+    };
+    let source = ComposedSource {
+        composed,
+        overrides: opts.common.overrides()?,
     };
     sweep_with(opts, &source, stop)
 }
@@ -361,12 +370,9 @@ pub fn sweep_with(
         }
         .into());
     }
-    // Every point is built and validated before anything runs.
-    let scenarios: Vec<Scenario> = points
-        .iter()
-        .map(|p| source.scenario(&p.assignments))
-        .collect::<Result<_, _>>()?;
-    let base = &scenarios[0];
+    // Every point is built and validated before anything runs; they are
+    // built again group by group below, so memory holds one group's.
+    let base = source.scenario(&points[0].assignments)?;
     let metrics: Vec<MetricSpec> = if opts.metrics.is_empty() {
         vec![MetricSpec {
             metric: "mean_share_compute".into(),
@@ -378,12 +384,14 @@ pub fn sweep_with(
             .map(|m| MetricSpec::parse(m))
             .collect::<Result<_, _>>()?
     };
-    for sc in &scenarios {
-        let layout = engine::MetricLayout::new(sc);
+    for p in &points {
+        let sc = source.scenario(&p.assignments)?;
+        let layout = engine::MetricLayout::new(&sc);
         for m in &metrics {
             m.find(&layout.horizon, "horizon")?;
         }
     }
+    let base = &base;
     let c = &opts.common;
     output::prepare_output_dir(&c.out)?;
     let (pool, threads) = super::thread_pool(c.threads)?;
@@ -405,47 +413,48 @@ pub fn sweep_with(
     let (mut trials, mut seed) = (0, 0);
     // A few points at a time, as many as there are workers: each point's
     // trials run in parallel too, and memory holds only this group.
-    for (g, group) in scenarios.chunks(threads.max(1)).enumerate() {
-        if stop.load(Ordering::Relaxed) {
-            return Err(engine::EngineError::Interrupted.into());
-        }
-        let group_started = SystemTime::now();
-        let group_clock = Instant::now();
-        let run = pool.install(|| engine::run_scenarios(group, &settings, &bar, stop));
-        let run = match run {
-            Ok(r) => r,
-            Err(e) => {
-                bar.finish();
-                return Err(e.into());
+    let mut run_all = || -> Result<(), AppError> {
+        for (g, group) in points.chunks(threads.max(1)).enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                return Err(engine::EngineError::Interrupted.into());
             }
-        };
-        for (i, r) in run.into_iter().enumerate() {
-            (trials, seed) = (r.trials, r.seed);
-            if opts.point_files {
-                let k = g * threads.max(1) + i;
-                let info = RunInfo {
-                    threads,
-                    start_time: timestamp_utc(group_started),
-                    end_time: timestamp_utc(SystemTime::now()),
-                    wall_seconds: group_clock.elapsed().as_secs_f64(),
-                    command: c.command.clone(),
-                };
-                write_point_folder(&points_dir.join(point_folder(k)), &r, &info)?;
+            let group: Vec<Scenario> = group
+                .iter()
+                .map(|p| source.scenario(&p.assignments))
+                .collect::<Result<_, _>>()?;
+            let group_started = SystemTime::now();
+            let group_clock = Instant::now();
+            let run = pool.install(|| engine::run_scenarios(&group, &settings, &bar, stop))?;
+            for (i, r) in run.into_iter().enumerate() {
+                (trials, seed) = (r.trials, r.seed);
+                if opts.point_files {
+                    let info = RunInfo {
+                        threads,
+                        start_time: timestamp_utc(group_started),
+                        end_time: timestamp_utc(SystemTime::now()),
+                        wall_seconds: group_clock.elapsed().as_secs_f64(),
+                        command: c.command.clone(),
+                    };
+                    let k = g * threads.max(1) + i;
+                    write_point_folder(&points_dir.join(point_folder(k)), &r, &info)?;
+                }
+                results.push(PointResult {
+                    names: r.layout.horizon.clone(),
+                    stats: r.horizon.clone(),
+                });
             }
-            results.push(PointResult {
-                names: r.layout.horizon.clone(),
-                stats: r.horizon.clone(),
-            });
         }
-    }
+        Ok(())
+    };
+    let outcome = run_all();
     bar.finish();
+    outcome?;
     write_sweep_csv(&dir.join("sweep.csv"), &axes, &points, &results)?;
     let fields = json!({
         "engine": { "name": "tradeflow", "version": env!("CARGO_PKG_VERSION") },
         "analysis": "sweep",
         "scenario": scenario_json(base),
         "source": source.describe(),
-        "set": opts.set,
         "axes": axes.iter().map(|a| json!({ "path": a.path, "values": a.values })).collect::<Vec<_>>(),
         "points": points.iter().map(|p| json!({
             "point": p.index,

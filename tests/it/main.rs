@@ -3,6 +3,7 @@
 mod cli;
 mod closed_form;
 mod compare;
+mod composition;
 mod invariants;
 mod random_scenarios;
 mod reproducibility;
