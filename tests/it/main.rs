@@ -9,3 +9,4 @@ mod random_scenarios;
 mod reproducibility;
 mod sensitivity;
 mod support;
+mod sweep;
