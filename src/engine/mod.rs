@@ -14,7 +14,7 @@ pub use paired::{
     AltDeltas, DeltaStats, HorizonMismatch, PairedResults, TIE_TOLERANCE, check_pairable,
     difference, run_paired,
 };
-pub use per_trial::{InputSample, TrialMetric, sample_inputs};
+pub use per_trial::{HorizonResults, InputSample, TrialMetric, run_horizon, sample_inputs};
 pub use progress::ProgressBar;
 pub use run::{
     DEFAULT_MEMORY_BUDGET_BYTES, EngineError, NoProgress, Progress, RunSettings, ScenarioResults,

@@ -1,12 +1,16 @@
-//! One outcome and every drawn input, trial by trial: the raw material of a
-//! sensitivity analysis.
+//! Lean runs that keep one row per trial: every drawn input with one outcome
+//! (the raw material of a sensitivity analysis), or the horizon metrics alone
+//! (a sweep point's statistics).
 //!
 //! Trials run in blocks on rayon's pool and every row lands at the position
-//! of its trial index, so the sample is the same whatever the thread count.
-//! Memory: `8 · trials · (inputs + shocks + 1)` bytes, the sample itself.
+//! of its trial index, so the results are the same whatever the thread count.
+//! Memory: the rows themselves, `8 · trials · columns` bytes.
 
-use super::metrics::{MetricLayout, Scratch, SliceSink, horizon_metrics, month_metrics};
+use super::metrics::{
+    MetricLayout, Scratch, SeriesName, SliceSink, horizon_metrics, month_metrics,
+};
 use super::run::{EngineError, Progress, RunSettings, drawn_inputs};
+use super::stats::Stats;
 use crate::model::{Model, TrialRecord, Workspace};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
@@ -156,5 +160,124 @@ pub fn sample_inputs(
         n_inputs: drawn.len(),
         values,
         metric: outcome,
+    })
+}
+
+/// The horizon statistics of one scenario: what `summary.csv` holds.
+#[derive(Debug, Clone)]
+pub struct HorizonResults {
+    /// Trials run.
+    pub trials: u64,
+    /// Seed used.
+    pub seed: u64,
+    /// Horizon series, in registry order.
+    pub names: Vec<SeriesName>,
+    /// Their statistics over trials.
+    pub stats: Vec<Stats>,
+}
+
+/// Runs `sc`'s trials for the horizon statistics only.
+///
+/// The statistics are those of [`run_scenario`](super::run_scenario) bit for
+/// bit (the same per-trial values, summarised in trial order by the same
+/// [`Stats::of`]), and so is the error for a non-finite value: every month's
+/// metrics are still computed and checked, but not stored, so memory is
+/// `8 · trials · horizon series` bytes and no per-month statistics are taken.
+pub fn run_horizon(
+    sc: &Scenario,
+    settings: &RunSettings,
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+) -> Result<HorizonResults, EngineError> {
+    let trials = settings.trials.unwrap_or(sc.trials).max(1);
+    let seed = settings.seed.unwrap_or(sc.seed);
+    let n = trials as usize;
+    let months = sc.months;
+    let layout = MetricLayout::new(sc);
+    let model = Model::new(sc, seed);
+    let (n_monthly, width) = (layout.monthly.len(), layout.horizon.len().max(1));
+    progress.add_work(trials);
+    let mut table = vec![0.0; n * width];
+    let first_error: Mutex<Option<(u64, EngineError)>> = Mutex::new(None);
+    let report = |trial: u64, month: String, series: &SeriesName| {
+        let err = EngineError::NonFinite {
+            scenario: sc.name.clone(),
+            trial,
+            month,
+            metric: series.metric.to_string(),
+            entity: series.entity.clone(),
+        };
+        let mut slot = first_error.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_none_or(|(tr, _)| trial < *tr) {
+            *slot = Some((trial, err));
+        }
+    };
+    let init = || {
+        (
+            Workspace::default(),
+            TrialRecord::default(),
+            Scratch::default(),
+            vec![0.0; months * n_monthly],
+        )
+    };
+    table
+        .par_chunks_mut(BLOCK_TRIALS * width)
+        .enumerate()
+        .for_each_init(init, |(ws, rec, scratch, month_buf), (block, rows)| {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let first = block * BLOCK_TRIALS;
+            let count = rows.len() / width;
+            for local in 0..count {
+                let trial = (first + local) as u64;
+                model.run_trial(trial, ws, rec);
+                // Checked as the full run checks them, in the same order.
+                for t in 0..months {
+                    month_metrics(
+                        sc,
+                        rec,
+                        t,
+                        scratch,
+                        &mut SliceSink::new(&mut month_buf[t * n_monthly..]),
+                    );
+                }
+                if let Some(bad) = month_buf.iter().position(|x| !x.is_finite()) {
+                    let (t, s) = (bad / n_monthly, bad % n_monthly);
+                    report(trial, sc.month_label(t), &layout.monthly[s]);
+                }
+                let row = &mut rows[local * width..(local + 1) * width];
+                horizon_metrics(sc, rec, scratch, &mut SliceSink::new(row));
+                if let Some(bad) = row[..layout.horizon.len()]
+                    .iter()
+                    .position(|x| !x.is_finite())
+                {
+                    report(trial, "the horizon".to_string(), &layout.horizon[bad]);
+                }
+            }
+            progress.advance(count as u64);
+        });
+    if stop.load(Ordering::Relaxed) {
+        return Err(EngineError::Interrupted);
+    }
+    if let Some((_, err)) = first_error.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        return Err(err);
+    }
+    let stats: Vec<Stats> = (0..layout.horizon.len())
+        .into_par_iter()
+        .map_init(
+            || Vec::with_capacity(n),
+            |buf: &mut Vec<f64>, h| {
+                buf.clear();
+                buf.extend((0..n).map(|tr| table[tr * width + h]));
+                Stats::of(buf)
+            },
+        )
+        .collect();
+    Ok(HorizonResults {
+        trials,
+        seed,
+        names: layout.horizon,
+        stats,
     })
 }

@@ -7,7 +7,9 @@
 //! Points run a few at a time (as many as there are worker threads), each
 //! with its trials in parallel; a point's results depend only on its
 //! scenario and the seed, so the files are the same bytes for any thread
-//! count.
+//! count. Without `--point-files` a point keeps only its horizon metrics
+//! (what `sweep.csv` reports); with it, each point is a full run whose
+//! folder is written under `points/`.
 //!
 //! Writes `OUT/sweep-NAME/`:
 //!
@@ -26,6 +28,7 @@ use crate::charts::{self, ChartFormat};
 use crate::engine::{self, ProgressBar, RunSettings, STAT_COLUMNS, SeriesName, Stats};
 use crate::output::{self, OutputError, RunInfo, StagedDir, number, timestamp_utc};
 use crate::scenario::{ComposedScenario, Override, Scenario};
+use rayon::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -424,20 +427,35 @@ pub fn sweep_with(
                 .collect::<Result<_, _>>()?;
             let group_started = SystemTime::now();
             let group_clock = Instant::now();
+            if !opts.point_files {
+                // Only the horizon statistics are needed: no per-month values kept.
+                let run: Vec<engine::HorizonResults> = pool.install(|| {
+                    group
+                        .par_iter()
+                        .map(|sc| engine::run_horizon(sc, &settings, &bar, stop))
+                        .collect::<Result<_, _>>()
+                })?;
+                for r in run {
+                    (trials, seed) = (r.trials, r.seed);
+                    results.push(PointResult {
+                        names: r.names,
+                        stats: r.stats,
+                    });
+                }
+                continue;
+            }
             let run = pool.install(|| engine::run_scenarios(&group, &settings, &bar, stop))?;
             for (i, r) in run.into_iter().enumerate() {
                 (trials, seed) = (r.trials, r.seed);
-                if opts.point_files {
-                    let info = RunInfo {
-                        threads,
-                        start_time: timestamp_utc(group_started),
-                        end_time: timestamp_utc(SystemTime::now()),
-                        wall_seconds: group_clock.elapsed().as_secs_f64(),
-                        command: c.command.clone(),
-                    };
-                    let k = g * threads.max(1) + i;
-                    write_point_folder(&points_dir.join(point_folder(k)), &r, &info)?;
-                }
+                let info = RunInfo {
+                    threads,
+                    start_time: timestamp_utc(group_started),
+                    end_time: timestamp_utc(SystemTime::now()),
+                    wall_seconds: group_clock.elapsed().as_secs_f64(),
+                    command: c.command.clone(),
+                };
+                let k = g * threads.max(1) + i;
+                write_point_folder(&points_dir.join(point_folder(k)), &r, &info)?;
                 results.push(PointResult {
                     names: r.layout.horizon.clone(),
                     stats: r.horizon.clone(),

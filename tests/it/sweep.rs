@@ -53,6 +53,33 @@ fn a_sweep_point_equals_a_direct_run_byte_for_byte() {
         ],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Without --point-files the points keep only their horizon metrics: the
+    // same sweep.csv.
+    let o = run_cli(
+        tmp.path(),
+        &[
+            "sweep",
+            &f,
+            "--vary",
+            &vary,
+            "--set",
+            "market.demand.monthly_volatility=0.1",
+            "--trials",
+            "300",
+            "--charts",
+            "none",
+            "--quiet",
+            "--out",
+            "lean",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!tmp.path().join("lean/sweep-small/points").exists());
+    assert!(
+        std::fs::read(tmp.path().join("lean/sweep-small/sweep.csv")).expect("lean")
+            == std::fs::read(tmp.path().join("sw/sweep-small/sweep.csv")).expect("full"),
+        "sweep.csv depends on --point-files"
+    );
     let set = format!("{QUOTA}=30000");
     let o = run_cli(
         tmp.path(),
