@@ -16,7 +16,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::bands::{BandSeries, Panel, draw_panel, month_span, order_series, value_axis};
+use super::bands::{BandSeries, Panel, draw_panel, month_span, order_series};
 use super::read::{Comparison, Quantiles, Series, TimeSeries};
 use super::render::{Chart, DrawErr, write_chart};
 use super::style::{
@@ -169,9 +169,12 @@ impl Chart for DeltaShare {
         let body = page(
             root,
             &title,
-            &format!(
-                "Change against \u{201c}{}\u{201d} in the share of compute bought, percentage points",
-                self.sides.base()
+            &subtitle(
+                format!(
+                    "Change against \u{201c}{}\u{201d} in the share of compute bought, percentage points",
+                    self.sides.base()
+                ),
+                &self.origins.iter().chain(&self.vendors).collect::<Vec<_>>(),
             ),
             &self.sides.footer(&format!(
                 "Lines show the median difference; bands the 50 % and 90 % intervals{}",
@@ -218,8 +221,30 @@ impl Chart for DeltaShare {
     }
 }
 
-/// A value axis covering every band of `series` and zero.
+/// Whether every value of every series is exactly zero.
+fn nothing_changes(series: &[&BandSeries]) -> bool {
+    series.iter().flat_map(|s| &s.points).all(|(_, q)| {
+        [q.p5, q.p25, q.p50, q.p75, q.p95]
+            .iter()
+            .all(|v| *v == 0.0 || v.is_nan())
+    })
+}
+
+/// The subtitle, with a note when nothing changes.
+fn subtitle(text: String, series: &[&BandSeries]) -> String {
+    if nothing_changes(series) {
+        text + " \u{2014} no change in any trial or month"
+    } else {
+        text
+    }
+}
+
+/// A value axis covering every band of `series` and zero (centred on zero
+/// when nothing changes).
 fn shared_axis(series: &[&BandSeries], target: usize) -> super::style::NumAxis {
+    if nothing_changes(series) {
+        return nice_axis(-1.0, 1.0, target);
+    }
     let mut lo = 0.0f64;
     let mut hi = 0.0f64;
     for (_, q) in series.iter().flat_map(|s| &s.points) {
@@ -299,9 +324,12 @@ impl Chart for DeltaRevenue {
         let body = page(
             root,
             &title,
-            &format!(
-                "Change against \u{201c}{}\u{201d} in revenue per month by vendor, and in the export fee",
-                self.sides.base()
+            &subtitle(
+                format!(
+                    "Change against \u{201c}{}\u{201d} in revenue per month by vendor, and in the export fee",
+                    self.sides.base()
+                ),
+                &self.series.iter().collect::<Vec<_>>(),
             ),
             &self.sides.footer(&format!(
                 "Lines show the median difference; shaded bands the 90 % interval{}",
@@ -310,7 +338,7 @@ impl Chart for DeltaRevenue {
         )?;
         let body = body.margin(0, 0, PAGE_MARGIN - 10, PAGE_MARGIN - 20);
         let x = MonthAxis::new(self.span.0, self.span.1, 8);
-        let y = value_axis(&self.series, 6);
+        let y = shared_axis(&self.series.iter().collect::<Vec<_>>(), 6);
         draw_panel(
             &body,
             &Panel {
@@ -497,7 +525,7 @@ impl Chart for HorizonDeltas {
         let body = page(
             root,
             &format!("Change against \u{201c}{}\u{201d}", self.sides.base()),
-            "Over the horizon: median difference (bar) with its 90 % interval (whisker)",
+            "Over the horizon: median difference (dot and bar) with its 90 % interval (whisker)",
             &self.sides.footer(
                 "Bars: median per-trial difference; whiskers: 5th to 95th percentile; \
                  entities that never change are left out",
@@ -615,25 +643,56 @@ impl HorizonDeltas {
         let band = 0.8 / k as f64;
         let half = band * 0.36;
         let clamp = |v: f64| v.clamp(x.lo, x.hi);
+        let no_change_style = font(18.0, MUTED);
         for (s, row) in panel.values.iter().enumerate() {
             let centre = (n - 1 - s) as f64;
+            let unchanged = row.iter().all(|q| {
+                q.is_none_or(|q| [q.p5, q.p50, q.p95].iter().all(|v| *v == 0.0 || v.is_nan()))
+            });
+            if unchanged {
+                // Say so, rather than leave an empty row.
+                let (px, py) = chart.backend_coord(&(0.0, centre));
+                let (bx, by) = plot_area.get_base_pixel();
+                // Beside the zero line, on the side with more room.
+                let (xr, _) = chart.plotting_area().get_pixel_range();
+                let (dx, anchor) = if px - xr.start > xr.end - px {
+                    (-12, HPos::Right)
+                } else {
+                    (12, HPos::Left)
+                };
+                draw_text(
+                    &plot_area,
+                    "no change in any trial",
+                    (px - bx + dx, py - by),
+                    &no_change_style,
+                    (anchor, VPos::Center),
+                )?;
+                continue;
+            }
             for (j, (q, (_, colour))) in row.iter().zip(&panel.entities).enumerate() {
                 let Some(q) = q else { continue };
                 let y = centre + 0.4 - band * (j as f64 + 0.5);
-                if q.p50.is_finite() {
+                if q.p50.is_finite() && q.p50 != 0.0 {
                     chart.draw_series(std::iter::once(Rectangle::new(
                         [(0.0, y - half), (clamp(q.p50), y + half)],
-                        colour.mix(0.75).filled(),
+                        colour.mix(0.45).filled(),
                     )))?;
                 }
                 if let Some((lo, hi)) = q.band90() {
                     let (lo, hi) = (clamp(lo), clamp(hi));
-                    let cap = half * 0.7;
-                    let style = TEXT.stroke_width(2);
+                    let cap = half * 0.8;
+                    let style = colour.stroke_width(3);
                     chart.draw_series([
                         PathElement::new(vec![(lo, y), (hi, y)], style),
                         PathElement::new(vec![(lo, y - cap), (lo, y + cap)], style),
                         PathElement::new(vec![(hi, y - cap), (hi, y + cap)], style),
+                    ])?;
+                }
+                if q.p50.is_finite() {
+                    let p = (clamp(q.p50), y);
+                    chart.draw_series([
+                        Circle::new(p, 6, colour.filled()),
+                        Circle::new(p, 6, WHITE.stroke_width(2)),
                     ])?;
                 }
             }

@@ -26,6 +26,13 @@ const LOW: RGBColor = RGBColor(0x9E, 0xC3, 0xE6);
 /// Bar colour: the input in its highest decile.
 const HIGH: RGBColor = RGBColor(0x1F, 0x4E, 0x8C);
 
+/// A colour mixed two parts in three with white: an input whose effect is
+/// within noise.
+fn fade(c: RGBColor) -> RGBColor {
+    let f = |v: u8| (f64::from(v) + (255.0 - f64::from(v)) * 0.65).round() as u8;
+    RGBColor(f(c.0), f(c.1), f(c.2))
+}
+
 /// Bars drawn when the manifest does not say.
 const DEFAULT_TOP: usize = 15;
 
@@ -190,12 +197,12 @@ impl Chart for Tornado {
             None => "Source: tradeflow Monte Carlo simulation.".into(),
         };
         let faint = if self.rows.iter().any(|r| r.faint) {
-            " Faded: within 2 standard errors of no effect."
+            "; pale: within 2 standard errors of 0"
         } else {
             ""
         };
         let more = if self.more > 0 {
-            format!(" {} more inputs in sensitivity.csv.", self.more)
+            format!("; {} more in sensitivity.csv", self.more)
         } else {
             String::new()
         };
@@ -207,11 +214,7 @@ impl Chart for Tornado {
                 self.subject(),
                 self.statistic
             ),
-            &format!(
-                "{source} Bars: {} over the trials with the input in its lowest or highest 10 %; \
-                 \u{3c1}: rank correlation.{faint}{more}",
-                self.statistic
-            ),
+            &format!("{source} \u{3c1}: Spearman rank correlation{faint}{more}."),
         )?;
         let body = body.margin(0, 0, PAGE_MARGIN - 10, PAGE_MARGIN);
         let (w, h) = body.dim_in_pixel();
@@ -322,11 +325,16 @@ impl Chart for Tornado {
         for (i, r) in self.rows.iter().enumerate() {
             let y = (n - 1 - i) as f64;
             let half = 0.34;
-            for (v, colour) in [(r.low, LOW), (r.high, HIGH)] {
+            // The longer bar first, so that when both deciles lie on the same
+            // side of the centre the shorter one stays visible on top.
+            let mut bars = [(r.low, LOW), (r.high, HIGH)];
+            bars.sort_by(|a, b| (b.0 - m).abs().total_cmp(&(a.0 - m).abs()));
+            for (v, colour) in bars {
                 if v.is_finite() {
+                    let fill = if r.faint { fade(colour) } else { colour };
                     chart.draw_series(std::iter::once(Rectangle::new(
                         [(m, y - half), (clamp(v), y + half)],
-                        colour.mix(if r.faint { 0.35 } else { 1.0 }).filled(),
+                        fill.filled(),
                     )))?;
                 }
             }
