@@ -16,9 +16,10 @@
 //! the other inputs at their medians: the trials already hold every input's
 //! effect averaged over the real spread of the others, at no extra cost; the
 //! one-at-a-time point "everything else at its median" can sit where an
-//! input does nothing at all (in the shipped baseline the H200 clearance
-//! shock's median trial leaves imports blocked, so H200 price or quota would
-//! show no swing), and shock months have no meaningful "median" setting.
+//! input does nothing at all (in the shipped baseline about half the trials
+//! never see China clear H200 imports, so with that shock at its median month
+//! the H200 quota or price would show almost no swing), and shock months have
+//! no meaningful "median" setting.
 //! Inputs are drawn independently, so a decile's other inputs are a fair
 //! sample of theirs.
 //!

@@ -166,6 +166,17 @@ fn a_scenario_compared_with_itself_differs_by_zero_in_every_trial() {
     let top = tmp.path().join("res/compare-small");
     assert!(top.join("horizon_deltas.png").is_file());
     assert!(top.join("deltas_summary.csv").is_file());
+    // `plot` redraws the folder's charts from its files.
+    std::fs::remove_file(top.join("horizon_deltas.svg")).expect("remove");
+    std::fs::remove_file(dir.join("delta_revenue.svg")).expect("remove");
+    let o = run_cli(
+        tmp.path(),
+        &["plot", "res/compare-small", "--charts", "svg"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let svg = std::fs::read_to_string(top.join("horizon_deltas.svg")).expect("redrawn");
+    assert!(svg.contains("no change in any trial"));
+    assert!(dir.join("delta_revenue.svg").is_file());
 }
 
 #[test]

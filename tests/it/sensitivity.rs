@@ -141,6 +141,15 @@ fn the_tornado_ranks_first_the_input_a_scenario_makes_dominant() {
         .expect("json");
         assert_eq!(manifest["swing"], "mean");
         assert_eq!(manifest["trials"], 2000);
+        // `plot` redraws the tornado from sensitivity.csv.
+        std::fs::remove_file(dir.join("tornado.svg")).expect("remove");
+        let o = run_cli(&dir, &["plot", ".", "--charts", "svg"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            std::fs::read_to_string(dir.join("tornado.svg"))
+                .expect("svg")
+                .contains(dominant)
+        );
     }
 }
 
