@@ -82,7 +82,7 @@ pub(crate) fn read_text(path: &Path) -> Result<String, String> {
 struct Layer {
     doc: Node,
     extends: Option<(String, Range<usize>)>,
-    /// Each `remove` entry: its path (spans virtual) and the entry's span.
+    /// Each `remove` entry's path (spans virtual).
     remove: Vec<Vec<Seg>>,
     /// Whether its `[scenario]` gives a `name`.
     has_name: bool,
