@@ -40,6 +40,9 @@ struct Source {
     /// Shared: every resolve copies the list of sources, not the texts.
     text: Arc<str>,
     /// First virtual offset of this source; its spans are `base + local`.
+    /// The virtual space is the sources' texts joined in order, each followed
+    /// by one byte (`"\n"`): the next source's base is `base + text.len() + 1`,
+    /// so that joined text can stand for "the text" wherever one is needed.
     base: usize,
     is_override: bool,
 }
@@ -71,9 +74,13 @@ pub(crate) fn read_text(path: &Path) -> Result<String, String> {
     }
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let valid = String::from_utf8_lossy(bytes.get(..offset).unwrap_or_default());
+        let (line, column) = super::error::line_column(&valid, offset);
         format!(
-            "it is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
+            "it is not UTF-8 text (invalid byte 0x{:02x} at line {line}, column {column}); save it as UTF-8",
+            bytes.get(offset).copied().unwrap_or_default()
         )
     })
 }
