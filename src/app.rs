@@ -4,7 +4,7 @@
 use crate::charts::{self, ChartError, ChartFormat};
 use crate::engine::{self, EngineError, ProgressBar, RunSettings};
 use crate::output::{self, OutputError, RunInfo};
-use crate::scenario::{self, BUILTIN_BASELINE, BUILTIN_BASELINE_NAME, Scenario, ScenarioError};
+use crate::scenario::{ComposedScenario, Override, Scenario, ScenarioError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::{Instant, SystemTime};
@@ -70,6 +70,9 @@ pub struct RunOptions {
     pub memory_mib: Option<usize>,
     /// The command line, for the manifest.
     pub command: Vec<String>,
+    /// `--set PATH=VALUE` overrides, applied in order to every scenario after
+    /// its `extends` composition (recorded in each manifest).
+    pub overrides: Vec<Override>,
 }
 
 /// What `run` wrote.
@@ -83,28 +86,71 @@ pub struct RunReport {
     pub lines: Vec<String>,
 }
 
-/// Loads scenario files (or the built-in baseline when `paths` is empty),
-/// reporting the problems of every file.
-pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, AppError> {
+/// Parses `--set` arguments, reporting every bad one.
+pub fn parse_overrides(args: &[String]) -> Result<Vec<Override>, AppError> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for a in args {
+        match Override::parse(a) {
+            Ok(o) => out.push(o),
+            Err(e) => errors.push(e),
+        }
+    }
+    one_error(errors)?;
+    Ok(out)
+}
+
+/// Reads scenario files (or the built-in baseline when `paths` is empty) and
+/// their `extends` chains, reporting the problems of every file; each result
+/// resolves with any overrides at little cost (a sweep resolves one many times).
+pub fn compose_scenarios(paths: &[PathBuf]) -> Result<Vec<ComposedScenario>, AppError> {
     if paths.is_empty() {
-        return Ok(vec![scenario::parse_scenario(
-            BUILTIN_BASELINE,
-            BUILTIN_BASELINE_NAME,
-        )?]);
+        return Ok(vec![ComposedScenario::builtin_baseline()?]);
     }
     let mut out = Vec::new();
     let mut errors: Vec<ScenarioError> = Vec::new();
     for p in paths {
-        match scenario::load_scenario(p) {
+        match ComposedScenario::load(p) {
+            Ok(c) => out.push(c),
+            Err(e) => errors.push(e),
+        }
+    }
+    one_error(errors)?;
+    Ok(out)
+}
+
+/// No error, one, or several reported together.
+fn one_error(mut errors: Vec<ScenarioError>) -> Result<(), AppError> {
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.remove(0).into()),
+        _ => Err(ScenarioError::Several(errors).into()),
+    }
+}
+
+/// Loads scenario files (or the built-in baseline when `paths` is empty),
+/// reporting the problems of every file.
+pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, AppError> {
+    load_scenarios_with(paths, &[])
+}
+
+/// Loads scenario files (or the built-in baseline when `paths` is empty),
+/// composes their `extends` chains and applies `overrides` to each,
+/// reporting the problems of every file.
+pub fn load_scenarios_with(
+    paths: &[PathBuf],
+    overrides: &[Override],
+) -> Result<Vec<Scenario>, AppError> {
+    let composed = compose_scenarios(paths)?;
+    let mut out = Vec::new();
+    let mut errors: Vec<ScenarioError> = Vec::new();
+    for c in &composed {
+        match c.resolve_with(overrides) {
             Ok(s) => out.push(s),
             Err(e) => errors.push(e),
         }
     }
-    match errors.len() {
-        0 => {}
-        1 => return Err(errors.remove(0).into()),
-        _ => return Err(ScenarioError::Several(errors).into()),
-    }
+    one_error(errors)?;
     let mut seen: Vec<(&str, &str)> = Vec::new();
     for s in &out {
         if let Some((_, file)) = seen.iter().find(|(n, _)| *n == s.name) {
@@ -120,7 +166,13 @@ pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, AppError> {
 
 /// `tradeflow check`: the resolved description of every file.
 pub fn check(paths: &[PathBuf]) -> Result<String, AppError> {
-    let scenarios = load_scenarios(paths)?;
+    check_with(paths, &[])
+}
+
+/// `tradeflow check --set ...`: the resolved description of every file with
+/// the overrides applied.
+pub fn check_with(paths: &[PathBuf], overrides: &[Override]) -> Result<String, AppError> {
+    let scenarios = load_scenarios_with(paths, overrides)?;
     Ok(scenarios
         .iter()
         .map(crate::check::describe)
@@ -165,7 +217,7 @@ pub fn plot(dir: &Path, formats: &[ChartFormat]) -> Result<Vec<PathBuf>, AppErro
 
 /// `tradeflow run`: simulate, write results and charts.
 pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunReport, AppError> {
-    let scenarios = load_scenarios(&opts.scenarios)?;
+    let scenarios = load_scenarios_with(&opts.scenarios, &opts.overrides)?;
     output::prepare_output_dir(&opts.out)?;
     let threads = opts
         .threads

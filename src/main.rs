@@ -29,6 +29,9 @@ enum Command {
         /// Scenario files.
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
+        /// Override one value after `extends`, e.g. product.H200.price=30000 (repeatable, applied in order).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
     },
     /// Redraw the charts of a results folder from its CSV files.
     Plot {
@@ -65,6 +68,9 @@ struct RunArgs {
     /// Memory for per-month values, MiB (default 768); above it trials are re-run per group of series.
     #[arg(long, value_parser = clap::value_parser!(u32).range(16..=1_048_576))]
     memory_mib: Option<u32>,
+    /// Override one value of every scenario after `extends`, e.g. product.H200.price=30000 (repeatable, applied in order).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -104,7 +110,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Run(a) => {
+        Command::Run(a) => app::parse_overrides(&a.set).and_then(|overrides| {
             let opts = RunOptions {
                 scenarios: a.scenarios,
                 trials: a.trials,
@@ -115,6 +121,7 @@ fn main() -> ExitCode {
                 quiet: a.quiet,
                 memory_mib: a.memory_mib.map(|m| m as usize),
                 command: std::env::args().collect(),
+                overrides,
             };
             app::run(&opts, &STOP).map(|report| {
                 for line in &report.lines {
@@ -124,8 +131,10 @@ fn main() -> ExitCode {
                     println!("comparison → {}", c.display());
                 }
             })
-        }
-        Command::Check { scenarios } => app::check(&scenarios).map(|text| print!("{text}")),
+        }),
+        Command::Check { scenarios, set } => app::parse_overrides(&set)
+            .and_then(|overrides| app::check_with(&scenarios, &overrides))
+            .map(|text| print!("{text}")),
         Command::Plot { dir, charts } => app::plot(&dir, &formats(&charts)).map(|written| {
             for p in written {
                 println!("{}", p.display());

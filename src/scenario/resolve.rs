@@ -1,7 +1,7 @@
 //! Validation and resolution: raw file → [`Scenario`], collecting every
 //! problem with its place instead of stopping at the first.
 
-use super::error::{Problem, ScenarioError, nearest};
+use super::error::{Problem, nearest};
 use super::month::YearMonth;
 use super::raw::*;
 use super::*;
@@ -10,21 +10,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use toml::Spanned;
 
-/// Parses and resolves scenario text; `file` is the name used in messages.
-pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-    let invalid = |problems: Vec<Problem>| ScenarioError::Invalid {
-        file: file.to_string(),
-        text: text.to_string(),
-        problems,
-    };
-    if text.trim().is_empty() {
-        return Err(invalid(vec![
-            Problem::new(None, "the scenario file is empty")
-                .note("a scenario needs at least [scenario], [market], [market.demand], one [[segment]] and one [[product]]"),
-        ]));
-    }
-    let raw: RawScenarioFile =
-        toml::from_str(text).map_err(|e| invalid(vec![problem_from_toml(&e)]))?;
+/// Validates and resolves a deserialized scenario: every problem, sorted by
+/// place. `text` and `file` are the scenario's own file (its text is hashed
+/// into the manifest); composition (`compose`) reads, merges and deserializes.
+pub(super) fn resolve_raw(
+    raw: RawScenarioFile,
+    text: &str,
+    file: &str,
+) -> Result<Scenario, Vec<Problem>> {
     let mut resolver = Resolver::default();
     let scenario = resolver.resolve(raw, text, file);
     if resolver.problems.is_empty() {
@@ -33,12 +26,12 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
         resolver
             .problems
             .sort_by_key(|p| p.span.as_ref().map_or(0, |s| s.start));
-        Err(invalid(resolver.problems))
+        Err(resolver.problems)
     }
 }
 
 /// Turns a toml/serde error into a problem, with "did you mean" for unknown fields.
-fn problem_from_toml(e: &toml::de::Error) -> Problem {
+pub(super) fn problem_from_toml(e: &toml::de::Error) -> Problem {
     let msg = e.message().trim().to_string();
     let span = e.span();
     let ticked: Vec<&str> = msg.split('`').skip(1).step_by(2).collect();
@@ -758,6 +751,7 @@ impl Resolver {
             mandates,
             shocks,
             inputs: std::mem::take(&mut self.inputs),
+            provenance: Provenance::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 
 mod cli;
 mod closed_form;
+mod composition;
 mod invariants;
 mod random_scenarios;
 mod reproducibility;
