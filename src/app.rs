@@ -4,7 +4,7 @@
 use crate::charts::{self, ChartError, ChartFormat};
 use crate::engine::{self, EngineError, ProgressBar, RunSettings};
 use crate::output::{self, OutputError, RunInfo};
-use crate::scenario::{self, ComposedScenario, Override, Scenario, ScenarioError};
+use crate::scenario::{ComposedScenario, Override, Scenario, ScenarioError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::{Instant, SystemTime};
@@ -99,8 +99,33 @@ pub fn parse_overrides(args: &[String]) -> Result<Vec<Override>, AppError> {
             Err(e) => errors.push(e),
         }
     }
+    one_error(errors)?;
+    Ok(out)
+}
+
+/// Reads scenario files (or the built-in baseline when `paths` is empty) and
+/// their `extends` chains, reporting the problems of every file; each result
+/// resolves with any overrides at little cost (a sweep resolves one many times).
+pub fn compose_scenarios(paths: &[PathBuf]) -> Result<Vec<ComposedScenario>, AppError> {
+    if paths.is_empty() {
+        return Ok(vec![ComposedScenario::builtin_baseline()?]);
+    }
+    let mut out = Vec::new();
+    let mut errors: Vec<ScenarioError> = Vec::new();
+    for p in paths {
+        match ComposedScenario::load(p) {
+            Ok(c) => out.push(c),
+            Err(e) => errors.push(e),
+        }
+    }
+    one_error(errors)?;
+    Ok(out)
+}
+
+/// No error, one, or several reported together.
+fn one_error(mut errors: Vec<ScenarioError>) -> Result<(), AppError> {
     match errors.len() {
-        0 => Ok(out),
+        0 => Ok(()),
         1 => Err(errors.remove(0).into()),
         _ => Err(ScenarioError::Several(errors).into()),
     }
@@ -119,24 +144,16 @@ pub fn load_scenarios_with(
     paths: &[PathBuf],
     overrides: &[Override],
 ) -> Result<Vec<Scenario>, AppError> {
-    if paths.is_empty() {
-        return Ok(vec![
-            ComposedScenario::builtin_baseline()?.resolve_with(overrides)?,
-        ]);
-    }
+    let composed = compose_scenarios(paths)?;
     let mut out = Vec::new();
     let mut errors: Vec<ScenarioError> = Vec::new();
-    for p in paths {
-        match scenario::load_scenario_with(p, overrides) {
+    for c in &composed {
+        match c.resolve_with(overrides) {
             Ok(s) => out.push(s),
             Err(e) => errors.push(e),
         }
     }
-    match errors.len() {
-        0 => {}
-        1 => return Err(errors.remove(0).into()),
-        _ => return Err(ScenarioError::Several(errors).into()),
-    }
+    one_error(errors)?;
     let mut seen: Vec<(&str, &str)> = Vec::new();
     for s in &out {
         if let Some((_, file)) = seen.iter().find(|(n, _)| *n == s.name) {

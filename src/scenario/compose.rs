@@ -21,6 +21,7 @@ use super::{BUILTIN_BASELINE, BUILTIN_BASELINE_NAME, Provenance, Scenario, Sourc
 use serde::Deserialize;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -36,8 +37,12 @@ const MAX_CHAIN: usize = 32;
 struct Source {
     /// The file as shown to the user, or the `--set` argument.
     name: String,
-    text: String,
+    /// Shared: every resolve copies the list of sources, not the texts.
+    text: Arc<str>,
     /// First virtual offset of this source; its spans are `base + local`.
+    /// The virtual space is the sources' texts joined in order, each followed
+    /// by one byte (`"\n"`): the next source's base is `base + text.len() + 1`,
+    /// so that joined text can stand for "the text" wherever one is needed.
     base: usize,
     is_override: bool,
 }
@@ -69,9 +74,13 @@ pub(crate) fn read_text(path: &Path) -> Result<String, String> {
     }
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let valid = String::from_utf8_lossy(bytes.get(..offset).unwrap_or_default());
+        let (line, column) = super::error::line_column(&valid, offset);
         format!(
-            "it is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
+            "it is not UTF-8 text (invalid byte 0x{:02x} at line {line}, column {column}); save it as UTF-8",
+            bytes.get(offset).copied().unwrap_or_default()
         )
     })
 }
@@ -80,7 +89,7 @@ pub(crate) fn read_text(path: &Path) -> Result<String, String> {
 struct Layer {
     doc: Node,
     extends: Option<(String, Range<usize>)>,
-    /// Each `remove` entry: its path (spans virtual) and the entry's span.
+    /// Each `remove` entry's path (spans virtual).
     remove: Vec<Vec<Seg>>,
     /// Whether its `[scenario]` gives a `name`.
     has_name: bool,
@@ -178,7 +187,7 @@ impl ComposedScenario {
             }
             sources.push(Source {
                 name: o.arg().to_string(),
-                text: o.arg().to_string(),
+                text: o.arg().into(),
                 base,
                 is_override: true,
             });
@@ -207,7 +216,7 @@ impl ComposedScenario {
                 .skip(1)
                 .map(|f| SourceFile {
                     file: f.name.clone(),
-                    text: f.text.clone(),
+                    text: f.text.to_string(),
                 })
                 .collect(),
             overrides: overrides.iter().map(ToString::to_string).collect(),
@@ -232,7 +241,7 @@ impl ComposedScenario {
             chain.push(id);
             files.push(Source {
                 name,
-                text,
+                text: text.into(),
                 base,
                 is_override: false,
             });
@@ -300,7 +309,7 @@ impl ComposedScenario {
 fn parse_layer(file: &Source) -> Result<Layer, ScenarioError> {
     let invalid = |problems: Vec<Problem>| ScenarioError::Invalid {
         file: file.name.clone(),
-        text: file.text.clone(),
+        text: file.text.to_string(),
         problems,
     };
     if file.text.trim().is_empty() {
@@ -551,10 +560,13 @@ fn to_error(problems: Vec<Problem>, sources: &[Source], overrides: &[Override]) 
         }
         problems.sort_by_key(|p| p.span.as_ref().map_or(0, |s| s.start));
         if let Some(o) = this_override {
-            if let Some(o) = o {
-                for p in &mut problems {
+            let scenario = sources.first().map_or("", |f| f.name.as_str());
+            for p in &mut problems {
+                if let Some(o) = o {
                     full_path_help(p, &o.segs);
                 }
+                // One --set goes to every scenario of a run: say which one.
+                p.notes.push(format!("applied to {scenario}"));
             }
             errors.push(ScenarioError::Override {
                 arg: src.name.clone(),
@@ -563,7 +575,7 @@ fn to_error(problems: Vec<Problem>, sources: &[Source], overrides: &[Override]) 
         } else {
             errors.push(ScenarioError::Invalid {
                 file: src.name.clone(),
-                text: src.text.clone(),
+                text: src.text.to_string(),
                 problems,
             });
         }

@@ -5,7 +5,7 @@
 //!
 //! Spans live in one *virtual* address space: each source (a file of the
 //! `extends` chain, or a `--set` argument) is given its own range of offsets
-//! (see `compose::Sources`), and a span is shifted into that range when the
+//! (see `compose`), and a span is shifted into that range when the
 //! source is parsed. The resolver works on these spans as if they were offsets
 //! in one text; `compose` maps each problem back to its source, so a message
 //! names the file, line and column (or the `--set` argument) that supplied the

@@ -769,3 +769,66 @@ fn check_prints_the_overrides_it_applied() {
     );
     assert!(out.contains("licensed, quota 1000 × approval"), "{out}");
 }
+
+/// Pieces that spell real and broken paths and values.
+const PATH_PIECES: [&str; 16] = [
+    "product",
+    "H200",
+    "Ascend-950",
+    "price",
+    "production",
+    "ceiling",
+    "[0]",
+    "[9]",
+    "export_rule",
+    "H200.2026-01",
+    "domestic_mandate",
+    "2025-11.state",
+    "share",
+    "shock",
+    "market",
+    "\"a.b\"",
+];
+const VALUES: [&str; 10] = [
+    "1",
+    "-1",
+    "0.5",
+    "\"x\"",
+    "[1, 2]",
+    "{}",
+    "true",
+    "1979-05-27",
+    "{dist=\"uniform\",min=0,max=1}",
+    "{dist=\"pert\",min=1}",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+
+    /// Any `--set` argument, well-formed or not, is answered with a scenario
+    /// or a typed error whose message names the argument; never a panic.
+    #[test]
+    fn any_set_argument_is_answered_without_panic(
+        pieces in proptest::collection::vec(0..PATH_PIECES.len(), 1..6),
+        value in 0..VALUES.len(),
+        noise in "[a-z0-9_.=\\[\\]\"{} -]{0,12}",
+    ) {
+        let path: Vec<&str> = pieces.iter().map(|&i| PATH_PIECES[i]).collect();
+        let path = path.join(".").replace(".[", "[");
+        let base = ComposedScenario::builtin_baseline().expect("builtin");
+        for arg in [format!("{path}={}", VALUES[value]), format!("{path}{noise}"), noise.clone()] {
+            match Override::parse(&arg) {
+                Ok(o) => {
+                    if let Err(e) = base.resolve_with(&[o]) {
+                        let text = e.to_string();
+                        proptest::prop_assert!(text.contains("error: "), "{}: {}", arg, text);
+                    }
+                }
+                Err(e) => {
+                    let is_override = matches!(e, ScenarioError::Override { .. });
+                    proptest::prop_assert!(is_override, "{}: {:?}", arg, e);
+                }
+            }
+        }
+    }
+}
