@@ -717,3 +717,72 @@ pub fn draw_horizon_deltas_chart(
         })?;
     write_chart(dir, "horizon_deltas", formats, &chart)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str =
+        "scenario,base,month,metric,entity,mean,sd,p5,p25,p50,p75,p95,p_alt_higher,p_alt_lower\n";
+
+    #[test]
+    fn all_zero_differences_say_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = HEADER.to_string();
+        for m in ["2026-01", "2026-02"] {
+            for (metric, e) in [
+                ("share_compute", "US"),
+                ("share_compute", "Nvidia"),
+                ("revenue_usd", "Nvidia"),
+                ("vendor_net_usd", "Nvidia"),
+                ("export_fee_usd", "US"),
+            ] {
+                s += &format!("alt,base,{m},{metric},{e},0,0,0,0,0,0,0,0,0\n");
+            }
+        }
+        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
+        std::fs::write(
+            dir.path().join("manifest.json"),
+            r#"{"scenario":{"name":"alt","title":"Alt"},"base":{"name":"base"},"paired":true}"#,
+        )
+        .unwrap();
+        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
+        assert_eq!(out.len(), 2);
+        for p in out {
+            let svg = std::fs::read_to_string(p).unwrap();
+            assert!(svg.contains("no change in any trial or month"));
+            assert!(svg.contains("\u{201c}alt\u{201d} minus \u{201c}base\u{201d}"));
+        }
+    }
+
+    #[test]
+    fn unchanged_entities_are_named_not_drawn() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = HEADER.to_string();
+        for m in ["2026-01", "2026-02"] {
+            s += &format!("alt,base,{m},revenue_usd,Nvidia,-1e9,0,-2e9,-1e9,-1e9,-5e8,0,0,0.9\n");
+            s += &format!("alt,base,{m},revenue_usd,Cambricon,0,0,0,0,0,0,0,0,0\n");
+        }
+        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
+        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
+        assert_eq!(out, vec![dir.path().join("delta_revenue.svg")]);
+        let svg = std::fs::read_to_string(&out[0]).unwrap();
+        assert!(svg.contains("unchanged in every trial, not drawn: Cambricon"));
+        assert!(svg.contains("$ B / month"));
+    }
+
+    #[test]
+    fn horizon_bars_need_a_known_metric() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("deltas_summary.csv"),
+            "scenario,base,metric,entity,mean,sd,p5,p25,p50,p75,p95,p_alt_higher,p_alt_lower\n\
+             alt,base,total_units,H20,1,0,1,1,1,1,1,1,0\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            draw_horizon_deltas_chart(dir.path(), &[ChartFormat::Svg]),
+            Err(ChartError::Missing { .. })
+        ));
+    }
+}

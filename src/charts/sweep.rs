@@ -669,3 +669,92 @@ pub fn draw_sweep_charts(dir: &Path, formats: &[ChartFormat]) -> Result<Vec<Path
     }
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "point,x.path,metric,entity,mean,sd,p5,p25,p50,p75,p95\n";
+
+    #[test]
+    fn one_axis_numeric_or_not_and_two_axes_draw() {
+        let dir = tempfile::tempdir().unwrap();
+        let svg = [ChartFormat::Svg];
+        // Numeric values: a line chart on a numeric axis.
+        let mut s = HEADER.to_string();
+        for (i, v) in ["0", "0.5", "1.0"].iter().enumerate() {
+            let m = 1e9 * (i as f64 + 1.0);
+            s += &format!(
+                "{i},{v},total_revenue_usd,Nvidia,{m},0,{},{},{m},{},{}\n",
+                m * 0.5,
+                m * 0.8,
+                m * 1.2,
+                m * 1.5
+            );
+        }
+        std::fs::write(dir.path().join("sweep.csv"), &s).unwrap();
+        std::fs::write(
+            dir.path().join("manifest.json"),
+            r#"{"scenario":{"name":"b","title":"T"},"metrics":["total_revenue_usd:Nvidia"],"trials":10}"#,
+        )
+        .unwrap();
+        let out = draw_sweep_charts(dir.path(), &svg).unwrap();
+        assert_eq!(
+            out,
+            vec![dir.path().join("sweep-total_revenue_usd-Nvidia.svg")]
+        );
+        let text = std::fs::read_to_string(&out[0]).unwrap();
+        assert!(text.contains("x.path") && text.contains("$ B"));
+        // Text values and a NaN cell: one position per value.
+        let s = s.replace(",0.5,", ",\"banned\",").replace(
+            ",1.0,total_revenue_usd,Nvidia,3000000000,0,",
+            ",1.0,total_revenue_usd,Nvidia,NaN,0,",
+        );
+        std::fs::write(dir.path().join("sweep.csv"), s).unwrap();
+        assert_eq!(draw_sweep_charts(dir.path(), &svg).unwrap().len(), 1);
+        // Two axes: a heatmap with its colour scale.
+        let mut s = "point,a,b,metric,entity,mean,sd,p5,p25,p50,p75,p95\n".to_string();
+        for (i, (a, b)) in [("1", "x"), ("1", "y"), ("2", "x"), ("2", "y")]
+            .iter()
+            .enumerate()
+        {
+            s += &format!(
+                "{i},{a},{b},total_revenue_usd,Nvidia,1,0,1,1,{},1,1\n",
+                1e9 * i as f64
+            );
+        }
+        std::fs::write(dir.path().join("sweep.csv"), s).unwrap();
+        let out = draw_sweep_charts(dir.path(), &svg).unwrap();
+        assert_eq!(
+            out,
+            vec![dir.path().join("heatmap-total_revenue_usd-Nvidia.svg")]
+        );
+        let text = std::fs::read_to_string(&out[0]).unwrap();
+        assert!(text.contains("Median revenue over the horizon of Nvidia"));
+    }
+
+    #[test]
+    fn missing_or_axis_less_files_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let svg = [ChartFormat::Svg];
+        let e = draw_sweep_charts(dir.path(), &svg).unwrap_err();
+        assert!(e.to_string().contains("sweep.csv"), "{e}");
+        std::fs::write(
+            dir.path().join("sweep.csv"),
+            "point,metric,entity,mean,sd,p5,p25,p50,p75,p95\n0,m,e,1,1,1,1,1,1,1\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            draw_sweep_charts(dir.path(), &svg),
+            Err(ChartError::Missing { .. })
+        ));
+    }
+
+    #[test]
+    fn the_colour_scale_runs_from_dark_to_light() {
+        assert_eq!(colour_at(0.0), RGBColor(0x44, 0x01, 0x54));
+        assert_eq!(colour_at(1.0), RGBColor(0xfd, 0xe7, 0x25));
+        assert_eq!(colour_at(f64::NAN), colour_at(0.0));
+        assert_eq!(colour_at(7.0), colour_at(1.0));
+    }
+}

@@ -391,3 +391,48 @@ pub fn draw_tornado_chart(dir: &Path, formats: &[ChartFormat]) -> Result<Vec<Pat
     let chart = Tornado::read(dir)?;
     write_chart(dir, "tornado", formats, &chart)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "scenario,metric,entity,month,rank,input,spearman,input_p10,input_p90,\
+        trials_low,trials_high,mean_low_decile,mean_high_decile,swing_mean,swing_mean_se,\
+        median_low_decile,median_high_decile,swing_median,metric_mean,metric_median,swing\n";
+
+    #[test]
+    fn tornado_draws_varying_inputs_and_fades_noise() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = format!(
+            "{HEADER}s,final_share_compute,CN,,1,shock.a.month,0.5,1,30,100,100,0.9,0.99,0.09,0.001,1,1,0,0.95,1,mean\n\
+             s,final_share_compute,CN,,2,product.X.price,0.01,1,2,100,100,0.949,0.951,0.002,0.005,1,1,0,0.95,1,mean\n\
+             s,final_share_compute,CN,,3,constant.input,,1,1,100,100,0.95,0.95,0,0,1,1,0,0.95,1,mean\n"
+        );
+        std::fs::write(dir.path().join("sensitivity.csv"), csv).unwrap();
+        let chart = Tornado::read(dir.path()).unwrap();
+        assert_eq!(chart.rows.len(), 2, "the constant input has no bar");
+        assert!(!chart.rows[0].faint && chart.rows[1].faint);
+        assert_eq!(chart.statistic, "mean");
+        assert!((chart.centre - 95.0).abs() < 1e-9, "{}", chart.centre);
+        let out = draw_tornado_chart(dir.path(), &[ChartFormat::Svg]).unwrap();
+        let svg = std::fs::read_to_string(&out[0]).unwrap();
+        assert!(svg.contains("shock.a.month") && svg.contains("% of compute"));
+        assert!(svg.contains("+0.50"));
+    }
+
+    #[test]
+    fn without_a_varying_input_there_is_nothing_to_draw() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            Tornado::read(dir.path()),
+            Err(ChartError::Missing { .. })
+        ));
+        std::fs::write(
+            dir.path().join("sensitivity.csv"),
+            format!("{HEADER}s,m,e,,1,c,,1,1,1,1,1,1,0,0,1,1,0,1,1,mean\n"),
+        )
+        .unwrap();
+        let e = Tornado::read(dir.path()).err().unwrap();
+        assert!(e.to_string().contains("an input that varies"), "{e}");
+    }
+}
