@@ -4,7 +4,7 @@
 use crate::charts::{self, ChartError, ChartFormat};
 use crate::engine::{self, EngineError, ProgressBar, RunSettings};
 use crate::output::{self, OutputError, RunInfo};
-use crate::scenario::{self, BUILTIN_BASELINE, BUILTIN_BASELINE_NAME, Scenario, ScenarioError};
+use crate::scenario::{ComposedScenario, Override, Scenario, ScenarioError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
@@ -27,6 +27,9 @@ pub enum AppError {
     /// A chart could not be drawn.
     #[error(transparent)]
     Chart(#[from] ChartError),
+    /// A what-if request is inconsistent (bad metric, bad grid, ...).
+    #[error(transparent)]
+    WhatIf(#[from] crate::whatif::WhatIfError),
     /// The thread pool could not be built.
     #[error("cannot start {threads} worker threads: {reason}")]
     Threads {
@@ -41,7 +44,7 @@ impl AppError {
     /// 2 for bad input (nothing was written), 130 for an interruption, else 1.
     pub fn exit_status(&self) -> i32 {
         match self {
-            AppError::Scenario(_) | AppError::Usage(_) => 2,
+            AppError::Scenario(_) | AppError::Usage(_) | AppError::WhatIf(_) => 2,
             AppError::Output(OutputError::BadOutputDir { .. }) => 2,
             AppError::Engine(EngineError::Interrupted) => 130,
             _ => 1,
@@ -70,6 +73,9 @@ pub struct RunOptions {
     pub memory_mib: Option<usize>,
     /// The command line, for the manifest.
     pub command: Vec<String>,
+    /// `--set PATH=VALUE` overrides, applied in order to every scenario after
+    /// its `extends` composition (recorded in each manifest).
+    pub overrides: Vec<Override>,
 }
 
 /// What `run` wrote.
@@ -83,28 +89,71 @@ pub struct RunReport {
     pub lines: Vec<String>,
 }
 
-/// Loads scenario files (or the built-in baseline when `paths` is empty),
-/// reporting the problems of every file.
-pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, AppError> {
+/// Parses `--set` arguments, reporting every bad one.
+pub fn parse_overrides(args: &[String]) -> Result<Vec<Override>, AppError> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for a in args {
+        match Override::parse(a) {
+            Ok(o) => out.push(o),
+            Err(e) => errors.push(e),
+        }
+    }
+    one_error(errors)?;
+    Ok(out)
+}
+
+/// Reads scenario files (or the built-in baseline when `paths` is empty) and
+/// their `extends` chains, reporting the problems of every file; each result
+/// resolves with any overrides at little cost (a sweep resolves one many times).
+pub fn compose_scenarios(paths: &[PathBuf]) -> Result<Vec<ComposedScenario>, AppError> {
     if paths.is_empty() {
-        return Ok(vec![scenario::parse_scenario(
-            BUILTIN_BASELINE,
-            BUILTIN_BASELINE_NAME,
-        )?]);
+        return Ok(vec![ComposedScenario::builtin_baseline()?]);
     }
     let mut out = Vec::new();
     let mut errors: Vec<ScenarioError> = Vec::new();
     for p in paths {
-        match scenario::load_scenario(p) {
+        match ComposedScenario::load(p) {
+            Ok(c) => out.push(c),
+            Err(e) => errors.push(e),
+        }
+    }
+    one_error(errors)?;
+    Ok(out)
+}
+
+/// No error, one, or several reported together.
+fn one_error(mut errors: Vec<ScenarioError>) -> Result<(), AppError> {
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.remove(0).into()),
+        _ => Err(ScenarioError::Several(errors).into()),
+    }
+}
+
+/// Loads scenario files (or the built-in baseline when `paths` is empty),
+/// reporting the problems of every file.
+pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, AppError> {
+    load_scenarios_with(paths, &[])
+}
+
+/// Loads scenario files (or the built-in baseline when `paths` is empty),
+/// composes their `extends` chains and applies `overrides` to each,
+/// reporting the problems of every file.
+pub fn load_scenarios_with(
+    paths: &[PathBuf],
+    overrides: &[Override],
+) -> Result<Vec<Scenario>, AppError> {
+    let composed = compose_scenarios(paths)?;
+    let mut out = Vec::new();
+    let mut errors: Vec<ScenarioError> = Vec::new();
+    for c in &composed {
+        match c.resolve_with(overrides) {
             Ok(s) => out.push(s),
             Err(e) => errors.push(e),
         }
     }
-    match errors.len() {
-        0 => {}
-        1 => return Err(errors.remove(0).into()),
-        _ => return Err(ScenarioError::Several(errors).into()),
-    }
+    one_error(errors)?;
     let mut seen: Vec<(&str, &str)> = Vec::new();
     for s in &out {
         if let Some((_, file)) = seen.iter().find(|(n, _)| *n == s.name) {
@@ -120,7 +169,13 @@ pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, AppError> {
 
 /// `tradeflow check`: the resolved description of every file.
 pub fn check(paths: &[PathBuf]) -> Result<String, AppError> {
-    let scenarios = load_scenarios(paths)?;
+    check_with(paths, &[])
+}
+
+/// `tradeflow check --set ...`: the resolved description of every file with
+/// the overrides applied.
+pub fn check_with(paths: &[PathBuf], overrides: &[Override]) -> Result<String, AppError> {
+    let scenarios = load_scenarios_with(paths, overrides)?;
     Ok(scenarios
         .iter()
         .map(crate::check::describe)
@@ -154,6 +209,8 @@ pub fn plot(dir: &Path, formats: &[ChartFormat]) -> Result<Vec<PathBuf>, AppErro
             written.extend(charts::draw_scenario_charts(&d, formats)?);
         }
     }
+    // Folders of compare, sweep and sensitivity.
+    written.extend(crate::whatif::plot(dir, formats)?);
     if written.is_empty() && !formats.is_empty() {
         return Err(AppError::Usage(format!(
             "{} holds neither timeseries.csv nor comparison.csv: not a results folder",
@@ -169,20 +226,31 @@ pub fn plot(dir: &Path, formats: &[ChartFormat]) -> Result<Vec<PathBuf>, AppErro
 /// run with [`EngineError::Interrupted`] at the next block of trials, or
 /// before results are committed: previous results are then left as they were.
 pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunReport, AppError> {
-    let scenarios = load_scenarios(&opts.scenarios)?;
-    let existed = opts.out.exists();
-    output::prepare_output_dir(&opts.out)?;
-    let result = run_loaded(&scenarios, opts, stop);
+    let scenarios = load_scenarios_with(&opts.scenarios, &opts.overrides)?;
+    leave_no_folder(&opts.out, || {
+        output::prepare_output_dir(&opts.out)?;
+        run_loaded(&scenarios, opts, stop)
+    })
+}
+
+/// Runs `f`, a command that writes into the folder `out`: when it fails (an
+/// interruption included) it leaves nothing behind, not even the folder it
+/// made (`remove_dir` removes only an empty folder; results are staged and
+/// removed by their own `Drop`).
+pub(crate) fn leave_no_folder<T>(
+    out: &Path,
+    f: impl FnOnce() -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let existed = out.exists();
+    let result = f();
     if result.is_err() && !existed {
-        // A failed run leaves nothing behind, not even the folder it made
-        // (`remove_dir` removes only an empty folder).
-        let _ = std::fs::remove_dir(&opts.out);
+        let _ = std::fs::remove_dir(out);
     }
     result
 }
 
 /// Fails with [`EngineError::Interrupted`] once `stop` is set.
-fn check_stop(stop: &AtomicBool) -> Result<(), AppError> {
+pub(crate) fn check_stop(stop: &AtomicBool) -> Result<(), AppError> {
     if stop.load(Ordering::SeqCst) {
         Err(EngineError::Interrupted.into())
     } else {

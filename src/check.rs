@@ -61,6 +61,18 @@ pub fn describe(sc: &Scenario) -> String {
     let end = sc.start.plus(sc.months as i64 - 1);
     let _ = writeln!(o, "scenario {} — {}", sc.name, sc.title);
     let _ = writeln!(o, "  file: {}", sc.source_file);
+    if !sc.provenance.extends.is_empty() {
+        let chain: Vec<&str> = sc
+            .provenance
+            .extends
+            .iter()
+            .map(|f| f.file.as_str())
+            .collect();
+        let _ = writeln!(o, "  extends: {}", chain.join(" → "));
+    }
+    for ov in &sc.provenance.overrides {
+        let _ = writeln!(o, "  --set {ov}");
+    }
     let _ = writeln!(
         o,
         "  months: {} ({} to {}), trials {}, seed {}",

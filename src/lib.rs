@@ -11,7 +11,8 @@
 //! [`scenario`] (parse, validate, resolve) → [`sampling`] (distributions,
 //! named random streams) → [`model`] (one trial, month by month) → [`engine`]
 //! (trials in parallel, statistics) → [`output`] (CSV, manifest) →
-//! [`charts`] (drawn from the output files). [`verify`] checks every
+//! [`charts`] (drawn from the output files). [`whatif`] builds the analyses
+//! `compare`, `sweep` and `sensitivity` on the engine. [`verify`] checks every
 //! invariant of the model over whole trials, for the tests and the fuzzer.
 
 pub mod app;
@@ -24,3 +25,4 @@ pub mod output;
 pub mod sampling;
 pub mod scenario;
 pub mod verify;
+pub mod whatif;

@@ -113,6 +113,8 @@ pub(crate) struct Panel<'a> {
     pub x: &'a MonthAxis,
     pub y: &'a NumAxis,
     pub y_desc: &'a str,
+    /// Draw a dark line at zero (difference charts).
+    pub zero_line: bool,
 }
 
 const CAPTION_H: u32 = 40;
@@ -193,6 +195,12 @@ pub(crate) fn draw_panel<DB: DrawingBackend>(
         if s.band50 {
             draw_band(&mut chart, s, |q| q.band50(), ALPHA_50, clamp)?;
         }
+    }
+    if panel.zero_line && y.lo <= 0.0 && y.hi >= 0.0 {
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(x.lo, 0.0), (x.hi, 0.0)],
+            TEXT.stroke_width(2),
+        )))?;
     }
     for s in panel.series {
         let line: Vec<(f64, f64)> = s

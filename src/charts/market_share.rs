@@ -96,6 +96,7 @@ impl Chart for MarketShare {
                     x: &x,
                     y: &y,
                     y_desc: "% of compute",
+                    zero_line: false,
                 },
             )?;
         }

@@ -7,17 +7,24 @@
 
 mod bands;
 mod comparison;
+mod delta;
 mod market_share;
 mod read;
 mod render;
 mod revenue;
 mod style;
+mod sweep;
 mod text;
+mod tornado;
+mod units;
 
 use std::path::{Path, PathBuf};
 
+pub use delta::{draw_delta_charts, draw_horizon_deltas_chart};
 use read::{Comparison, Manifest, TimeSeries};
 use render::write_chart;
+pub use sweep::draw_sweep_charts;
+pub use tornado::draw_tornado_chart;
 
 /// Pixel size of every chart (width, height).
 pub const CHART_SIZE: (u32, u32) = (1600, 1000);

@@ -75,6 +75,7 @@ impl Chart for Revenue {
                 x: &x,
                 y: &y,
                 y_desc: "$ B / month",
+                zero_line: false,
             },
         )
     }

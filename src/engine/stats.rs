@@ -83,11 +83,7 @@ impl Stats {
         } else {
             0.0
         };
-        let quantiles = if n <= SORT_BELOW {
-            quantiles_by_sort(values)
-        } else {
-            quantiles_by_selection(values)
-        };
+        let quantiles = quantiles_nested(values);
         let [p5, p25, p50, p75, p95] = quantiles;
         Stats {
             mean,
@@ -106,27 +102,9 @@ impl Stats {
     }
 }
 
-/// Up to this many values a full sort is cheaper than five selections.
-const SORT_BELOW: usize = 16384;
-
 /// Type-7 quantile from the order statistics `x_lo` (at ⌊h⌋) and `x_hi` (the next).
 fn interpolate(x_lo: f64, x_hi: f64, frac: f64) -> f64 {
     x_lo + frac * (x_hi - x_lo)
-}
-
-fn quantiles_by_sort(values: &[f64]) -> [f64; 5] {
-    // Sorting integers is much faster than sorting floats through a
-    // comparison closure; this key preserves the order of finite floats.
-    let mut keys: Vec<u64> = values.iter().map(|x| order_key(*x)).collect();
-    keys.sort_unstable();
-    let n = keys.len();
-    QUANTILES.map(|q| {
-        let h = (n - 1) as f64 * q;
-        let lo = h.floor() as usize;
-        let x_lo = from_order_key(keys[lo]);
-        let x_hi = from_order_key(keys[(lo + 1).min(n - 1)]);
-        interpolate(x_lo, x_hi, h - lo as f64)
-    })
 }
 
 /// A `u64` whose unsigned order is the numeric order of the float.
@@ -148,31 +126,52 @@ fn from_order_key(key: u64) -> f64 {
     })
 }
 
-/// Successive selections on the shrinking right part: O(n) per quantile.
-fn quantiles_by_selection(values: &[f64]) -> [f64; 5] {
+/// Nested selections: the median first, then each quartile inside its half
+/// and each outer quantile inside its quarter, so later selections work on
+/// ever smaller parts. The value just above an order statistic is the least
+/// of the part between it and the next selected one.
+fn quantiles_nested(values: &[f64]) -> [f64; 5] {
     let mut keys: Vec<u64> = values.iter().map(|x| order_key(*x)).collect();
     let n = keys.len();
-    let mut quantiles = [0.0; 5];
-    let mut floor = 0;
-    for (k, q) in QUANTILES.iter().enumerate() {
+    let pos = QUANTILES.map(|q| {
         let h = (n - 1) as f64 * q;
         let lo = h.floor() as usize;
-        let frac = h - lo as f64;
-        let (_, key_lo, _) = keys[floor..].select_nth_unstable(lo - floor);
-        let x_lo = from_order_key(*key_lo);
-        let x_hi = if frac > 0.0 && lo + 1 < n {
-            keys[lo + 1..]
+        (lo, h - lo as f64)
+    });
+    let [l5, l25, l50, l75, l95] = pos.map(|(lo, _)| lo);
+    // Puts the order statistic `at` in place within `keys[from..to]`.
+    let mut select = |from: usize, to: usize, at: usize| {
+        if from <= at && at < to {
+            keys[from..to].select_nth_unstable(at - from);
+        }
+    };
+    select(0, n, l50);
+    select(0, l50, l25);
+    select(0, l25, l5);
+    select(l50 + 1, n, l75);
+    select(l75 + 1, n, l95);
+    let selected = [l5, l25, l50, l75, l95];
+    pos.map(|(lo, frac)| {
+        let x_lo = from_order_key(keys[lo]);
+        if frac > 0.0 && lo + 1 < n {
+            // Everything between `lo` and the next selected position lies
+            // between their values, so the next order statistic is its least.
+            let end = selected
+                .iter()
+                .copied()
+                .filter(|&p| p > lo)
+                .min()
+                .map_or(n, |p| p + 1);
+            let next = keys[lo + 1..end]
                 .iter()
                 .copied()
                 .min()
-                .map_or(x_lo, from_order_key)
+                .unwrap_or(keys[lo + 1]);
+            interpolate(x_lo, from_order_key(next), frac)
         } else {
             x_lo
-        };
-        quantiles[k] = interpolate(x_lo, x_hi, frac);
-        floor = lo;
-    }
-    quantiles
+        }
+    })
 }
 
 #[cfg(test)]
@@ -195,11 +194,15 @@ mod tests {
 
     #[test]
     fn quantiles_of_many_values_agree_with_a_full_sort() {
-        // Both paths: a sort below SORT_BELOW values, selections above;
-        // with ties and negative values.
-        for n in [1001usize, SORT_BELOW + 3001] {
+        // Every small size (where the selected positions coincide) and two
+        // large ones, with ties and negative values.
+        let sizes = (1..=64usize).chain([1001, 20001]);
+        for (n, pattern) in sizes.flat_map(|n| [(n, 0), (n, 1)]) {
             let v: Vec<f64> = (0..n)
-                .map(|i| ((i * 7919) % n) as f64 * 0.5 - (i % 7) as f64 * 100.0)
+                .map(|i| match pattern {
+                    0 => ((i * 7919) % n) as f64 * 0.5 - (i % 7) as f64 * 100.0,
+                    _ => ((i * 31) % 3) as f64 - 1.0, // three values, many ties
+                })
                 .collect();
             let mut sorted = v.clone();
             sorted.sort_by(f64::total_cmp);

@@ -73,6 +73,10 @@ pub struct Clearing {
     remaining: Vec<f64>,
     saturated: Vec<bool>,
     scratch: Vec<f64>,
+    /// Linear CES weights supplied with the buyer (see [`Clearing::add_buyer_weighted`]),
+    /// `base_weight[b * P + j]`; meaningful where `has_base_weight[b]`.
+    base_weight: Vec<f64>,
+    has_base_weight: Vec<bool>,
 }
 
 impl Clearing {
@@ -81,14 +85,36 @@ impl Clearing {
         self.n_products = n_products;
         self.buyers.clear();
         self.available.clear();
+        self.base_weight.clear();
+        self.has_base_weight.clear();
     }
 
     /// Adds a buyer; `available(j)` says whether it may buy product `j`.
     pub fn add_buyer(&mut self, buyer: Buyer, available: impl Fn(usize) -> bool) {
         self.buyers.push(buyer);
-        for j in 0..self.n_products {
-            self.available.push(available(j));
-        }
+        let p = self.n_products;
+        self.available.extend((0..p).map(available));
+        self.base_weight.extend(std::iter::repeat_n(0.0, p));
+        self.has_base_weight.push(false);
+    }
+
+    /// Adds a buyer with its linear CES weights already known:
+    /// `weight(j) = exp(w_j − max_k w_k)` with `w_j = (1 − σ) ln(c_j / a_j)`
+    /// over its available products (`1` for all when σ = 1), 0 elsewhere —
+    /// exactly what clearing would compute. The caller computes them anyway
+    /// for the segment's price index, so the clearing need not repeat the
+    /// exponentials; a mandate that moves the targets recomputes them.
+    pub fn add_buyer_weighted(
+        &mut self,
+        buyer: Buyer,
+        available: impl Fn(usize) -> bool,
+        weight: impl Fn(usize) -> f64,
+    ) {
+        self.buyers.push(buyer);
+        let p = self.n_products;
+        self.available.extend((0..p).map(available));
+        self.base_weight.extend((0..p).map(weight));
+        self.has_base_weight.push(true);
     }
 
     /// Buyers added this month, in order.
@@ -264,9 +290,13 @@ fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
 
 /// Sets buyer `b`'s target weights (log and linear).
 fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
-    set_log_targets(c, offer, b);
+    let moved = set_log_targets(c, offer, b);
     let p = c.n_products;
     let row = b * p..(b + 1) * p;
+    if !moved && c.has_base_weight[b] {
+        c.weight[row.clone()].copy_from_slice(&c.base_weight[row]);
+        return;
+    }
     let max = c.log_weight[row.clone()]
         .iter()
         .copied()
@@ -282,7 +312,8 @@ fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
 
 /// Sets buyer `b`'s target log-weights: CES over its available products,
 /// moved into the mandate's nests when its domestic share falls short.
-fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
+/// Returns whether the mandate moved them.
+fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
     let p = c.n_products;
     let buyer = c.buyers[b];
     let rho = 1.0 - buyer.sigma;
@@ -299,7 +330,9 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
             f64::NEG_INFINITY
         };
     }
-    let Some(m) = buyer.mandate else { return };
+    let Some(m) = buyer.mandate else {
+        return false;
+    };
     let row = b * p..(b + 1) * p;
     // Within-nest log-sum-exp and, for the units basis, units per compute of each nest.
     let lse = |dom: bool, w: &[f64]| -> f64 {
@@ -324,10 +357,10 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
         c.log_weight[row]
             .iter_mut()
             .for_each(|x| *x = f64::NEG_INFINITY);
-        return;
+        return true;
     }
     if lse_for == f64::NEG_INFINITY {
-        return; // Only domestic products: the share is 1 ≥ r already.
+        return false; // Only domestic products: the share is 1 ≥ r already.
     }
     // Units per compute inside each nest (within-nest CES shares / h100e).
     let units_per_compute = |dom: bool, lse_nest: f64| -> f64 {
@@ -348,7 +381,7 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
         MandateBasis::Units => ces_dom * u_dom / (ces_dom * u_dom + (1.0 - ces_dom) * u_for),
     };
     if ces_on_basis >= m.share {
-        return;
+        return false;
     }
     let r = m.share;
     // Compute share of the domestic nest that makes its share on the basis exactly r.
@@ -368,6 +401,7 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
             ln_for - lse_for
         };
     }
+    true
 }
 
 /// Spreads `amount` of buyer `b`'s compute over its wanted, unsaturated

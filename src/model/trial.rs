@@ -125,6 +125,10 @@ pub struct Workspace {
     import_rule: Vec<Option<RuleSource>>,
     export_open: Vec<bool>,
     segment_available: Vec<bool>,
+    /// Linear CES weights of each segment's available products, `[s * P + j]`.
+    segment_weight: Vec<f64>,
+    /// Least and greatest log reference price of the launched products this month.
+    ln_reference_range: (f64, f64),
     production: Vec<f64>,
     h100e: Vec<f64>,
     domestic: Vec<bool>,
@@ -293,6 +297,8 @@ impl<'a> Model<'a> {
         ws.import_rule.resize(np, None);
         ws.segment_available.clear();
         ws.segment_available.resize(ns * np, false);
+        ws.segment_weight.clear();
+        ws.segment_weight.resize(ns * np, 0.0);
 
         let d = &sc.demand;
         let d0 = v[d.initial_h100e.0];
@@ -378,6 +384,16 @@ impl<'a> Model<'a> {
 
             // Segments: availability, price response, buyers.
             ws.month_buyers.clear();
+            ws.ln_reference_range = (f64::INFINITY, f64::NEG_INFINITY);
+            for j in 0..np {
+                if ws.launched[j] {
+                    let x = ws.ln_reference_quality_price[j];
+                    ws.ln_reference_range = (
+                        ws.ln_reference_range.0.min(x),
+                        ws.ln_reference_range.1.max(x),
+                    );
+                }
+            }
             for (s, seg) in sc.segments.iter().enumerate() {
                 for j in 0..np {
                     let open_import = match ws.import_rule[j] {
@@ -396,22 +412,51 @@ impl<'a> Model<'a> {
                 }
                 let sigma = v[seg.substitution_elasticity.0];
                 let mut demand_s = seg.share * demand_t;
+                // The segment's CES weights over its available products, relative
+                // to the largest: the clearing's targets, and for σ > 1 the terms
+                // of the price index too, so each exponential is taken once.
+                let rho = 1.0 - sigma;
+                let cobb_douglas = rho.abs() < 1e-9;
+                let avail = &ws.segment_available[s * np..(s + 1) * np];
+                let weight = &mut ws.segment_weight[s * np..(s + 1) * np];
+                let mut max_log_weight = f64::NEG_INFINITY;
+                for j in 0..np {
+                    if avail[j] {
+                        let w = if cobb_douglas {
+                            0.0
+                        } else {
+                            rho * ws.ln_quality_price[j]
+                        };
+                        weight[j] = w;
+                        max_log_weight = max_log_weight.max(w);
+                    }
+                }
+                let mut weight_sum = 0.0;
+                for j in 0..np {
+                    weight[j] = if avail[j] {
+                        let w = (weight[j] - max_log_weight).exp();
+                        weight_sum += w;
+                        w
+                    } else {
+                        0.0
+                    };
+                }
                 if eta != 0.0 {
-                    let avail = &ws.segment_available[s * np..(s + 1) * np];
-                    let ln_ref = ln_price_index(
-                        sigma,
+                    let ln_ref = ln_reference_price_index(
+                        rho,
+                        ws.ln_reference_range,
                         (0..np)
                             .filter(|&j| ws.launched[j])
                             .map(|j| ws.ln_reference_quality_price[j]),
                     );
                     let ln_p = if sigma > 1.0 + 1e-9 {
                         // Substitutes: an unavailable product drops out (its term → 0).
-                        ln_price_index(
-                            sigma,
-                            (0..np)
-                                .filter(|&j| avail[j])
-                                .map(|j| ws.ln_quality_price[j]),
-                        )
+                        // The same sum as `ln_price_index` over the available products.
+                        if max_log_weight == f64::NEG_INFINITY {
+                            f64::INFINITY
+                        } else {
+                            (max_log_weight + weight_sum.ln()) / rho
+                        }
                     } else {
                         // σ ≤ 1: the unweighted index would fall when a variety is
                         // removed, so removal is valued at the reference price and
@@ -491,7 +536,12 @@ impl<'a> Model<'a> {
             for buyer in &ws.month_buyers {
                 let row = &ws.segment_available[buyer.segment * np..(buyer.segment + 1) * np];
                 let active = &ws.active;
-                ws.clearing.add_buyer(*buyer, |jc| row[active[jc]]);
+                let weight = &ws.segment_weight[buyer.segment * np..(buyer.segment + 1) * np];
+                ws.clearing.add_buyer_weighted(
+                    *buyer,
+                    |jc| row[active[jc]],
+                    |jc| weight[active[jc]],
+                );
             }
 
             // Clearing.
@@ -543,6 +593,30 @@ impl<'a> Model<'a> {
             }
         }
     }
+}
+
+/// [`ln_price_index`] of the launched products' reference prices, given the
+/// least and greatest of them: `(1 − σ) x` is monotone in `x`, so its
+/// largest term is known without a pass (the same number, bit for bit).
+fn ln_reference_price_index(
+    rho: f64,
+    (least, greatest): (f64, f64),
+    ln_quality_prices: impl Iterator<Item = f64> + Clone,
+) -> f64 {
+    if rho.abs() < 1e-9 || least > greatest {
+        return ln_price_index(1.0 - rho, ln_quality_prices);
+    }
+    let max = if rho > 0.0 {
+        rho * greatest
+    } else {
+        rho * least
+    };
+    let lse = max
+        + ln_quality_prices
+            .map(|x| (rho * x - max).exp())
+            .sum::<f64>()
+            .ln();
+    lse / rho
 }
 
 /// Natural log of the CES price index `(Σ x^(1−σ))^(1/(1−σ))` from the

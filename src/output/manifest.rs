@@ -46,11 +46,23 @@ pub fn timestamp_utc(t: SystemTime) -> String {
     )
 }
 
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The manifest of one scenario's results.
 pub fn manifest_json(r: &ScenarioResults, info: &RunInfo) -> Value {
     let sc = &r.scenario;
-    let sha = Sha256::digest(sc.source_text.as_bytes());
-    let sha_hex: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    let sha_hex = sha256_hex(&sc.source_text);
+    let extends: Vec<Value> = sc
+        .provenance
+        .extends
+        .iter()
+        .map(|f| json!({ "file": f.file, "sha256": sha256_hex(&f.text) }))
+        .collect();
     let inputs: Vec<Value> = sc
         .inputs
         .iter()
@@ -71,6 +83,7 @@ pub fn manifest_json(r: &ScenarioResults, info: &RunInfo) -> Value {
             "description": sc.description,
             "file": sc.source_file,
             "sha256": sha_hex,
+            "extends": extends,
             "start": sc.start.to_string(),
             "months": sc.months,
             "market": sc.market_name,
@@ -83,6 +96,7 @@ pub fn manifest_json(r: &ScenarioResults, info: &RunInfo) -> Value {
         "end_time": info.end_time,
         "wall_seconds": info.wall_seconds,
         "command": info.command,
+        "overrides": sc.provenance.overrides,
         "inputs": inputs,
         "shocks": sc.shocks.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
         "files": ["timeseries.csv", "summary.csv", "trials.csv", "manifest.json"],

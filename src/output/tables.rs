@@ -26,7 +26,7 @@ fn finish(
 }
 
 /// Shortest round-trip text of a number, with −0 written as 0.
-fn number(x: f64) -> String {
+pub(crate) fn number(x: f64) -> String {
     (x + 0.0).to_string()
 }
 

@@ -59,6 +59,15 @@ pub enum ScenarioError {
         /// Every problem found, in file order.
         problems: Vec<Problem>,
     },
+    /// A `--set PATH=VALUE` argument that is malformed, names nothing, or
+    /// gives a value that the file could not hold either.
+    #[error("{}", render_override(.arg, .problems))]
+    Override {
+        /// The argument as given (without `--set`).
+        arg: String,
+        /// Every problem found; spans are byte offsets in `arg`.
+        problems: Vec<Problem>,
+    },
     /// Problems in several files, each reported whole.
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n\n"))]
     Several(Vec<ScenarioError>),
@@ -68,7 +77,9 @@ impl ScenarioError {
     /// The problems, when the file was read.
     pub fn problems(&self) -> &[Problem] {
         match self {
-            ScenarioError::Invalid { problems, .. } => problems,
+            ScenarioError::Invalid { problems, .. } | ScenarioError::Override { problems, .. } => {
+                problems
+            }
             ScenarioError::Read { .. } | ScenarioError::Several(_) => &[],
         }
     }
@@ -156,6 +167,42 @@ fn render_problem(file: &str, text: &str, p: &Problem) -> String {
         }
     }
     out.trim_end().to_string()
+}
+
+/// A `--set` argument's problems: the argument stands in for the file and its
+/// line, with the offending part underlined.
+fn render_override(arg: &str, problems: &[Problem]) -> String {
+    use fmt::Write;
+    let mut out = String::new();
+    for (i, p) in problems.iter().enumerate() {
+        if i > 0 {
+            // A blank line between problems, as for a file's.
+            out.push_str("\n\n");
+        }
+        let _ = writeln!(out, "error: {}", p.message);
+        let lead = "  --> --set ";
+        let _ = writeln!(out, "{lead}{arg}");
+        if let Some(span) = &p.span {
+            let start = span.start.min(arg.len());
+            let end = span.end.clamp(start, arg.len());
+            let col = arg.get(..start).map_or(0, |s| s.chars().count());
+            let width = arg.get(start..end).map_or(1, |s| s.chars().count()).max(1);
+            let _ = writeln!(
+                out,
+                "{}{}",
+                " ".repeat(lead.chars().count() + col),
+                "^".repeat(width)
+            );
+        }
+        for n in &p.notes {
+            let _ = writeln!(out, "  = note: {n}");
+        }
+        if let Some(h) = &p.help {
+            let _ = writeln!(out, "  = help: {h}");
+        }
+        out = out.trim_end().to_string();
+    }
+    out
 }
 
 /// Levenshtein distance, for "did you mean".

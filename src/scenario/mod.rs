@@ -2,18 +2,24 @@
 //! resolve into a [`Scenario`] of indices, month numbers and timelines that the
 //! model can run without looking at a name.
 
+mod compose;
+mod document;
 mod error;
 mod month;
+mod overrides;
 mod raw;
 mod recover;
 mod resolve;
 
+pub use compose::{
+    BUILTIN_BASELINE_REF, ComposedScenario, load_scenario, load_scenario_with, parse_scenario,
+    parse_scenario_with,
+};
 pub use error::{Problem, ScenarioError, edit_distance, line_column, nearest};
 pub use month::YearMonth;
-pub use resolve::parse_scenario;
+pub use overrides::Override;
 
 use crate::sampling::Distribution;
-use std::path::Path;
 
 /// The baseline scenario shipped in `scenarios/baseline.toml`, compiled in so
 /// that `tradeflow run` with no file runs it.
@@ -21,27 +27,23 @@ pub const BUILTIN_BASELINE: &str = include_str!("../../scenarios/baseline.toml")
 /// The name under which the built-in baseline is reported.
 pub const BUILTIN_BASELINE_NAME: &str = "<built-in baseline>";
 
-/// Reads and resolves a scenario file.
-pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
-    let shown = path.display().to_string();
-    let read_err = |reason: String| ScenarioError::Read {
-        path: shown.clone(),
-        reason,
-    };
-    if path.is_dir() {
-        return Err(read_err("it is a folder, not a file".into()));
-    }
-    let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let offset = e.utf8_error().valid_up_to();
-        let valid = String::from_utf8_lossy(&e.as_bytes()[..offset]);
-        let (line, column) = line_column(&valid, offset);
-        read_err(format!(
-            "it is not UTF-8 text (invalid byte 0x{:02x} at line {line}, column {column}); save it as UTF-8",
-            e.as_bytes()[offset]
-        ))
-    })?;
-    parse_scenario(&text, &shown)
+/// Where a resolved scenario came from besides its own file: the files it
+/// extends and the overrides applied (for `check` and the manifest).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Provenance {
+    /// The files it extends, nearest parent first (empty without `extends`).
+    pub extends: Vec<SourceFile>,
+    /// The `--set` overrides applied, in order, as `PATH=VALUE`.
+    pub overrides: Vec<String>,
+}
+
+/// A file of an `extends` chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceFile {
+    /// The file as shown (relative to the child's folder, or the built-in name).
+    pub file: String,
+    /// Its text (hashed into the manifest).
+    pub text: String,
 }
 
 /// Identifies one uncertain input: an index into [`Scenario::inputs`].
@@ -66,9 +68,11 @@ pub struct Scenario {
     pub title: String,
     /// Free text.
     pub description: String,
-    /// The file it came from, as given (or the built-in baseline's name).
+    /// The file it came from, as given (or the built-in baseline's name); a
+    /// file that `extends` another is this file, the child.
     pub source_file: String,
-    /// The file's text (its SHA-256 goes in the manifest).
+    /// The file's text (its SHA-256 goes in the manifest); the parents' texts
+    /// are in [`Scenario::provenance`].
     pub source_text: String,
     /// First simulated month.
     pub start: YearMonth,
@@ -102,6 +106,8 @@ pub struct Scenario {
     pub shocks: Vec<Shock>,
     /// Every uncertain input, in file order.
     pub inputs: Vec<InputDef>,
+    /// The files it extends and the overrides applied.
+    pub provenance: Provenance,
 }
 
 impl Scenario {

@@ -40,6 +40,13 @@ pub struct RawScenarioHeader {
     pub months: Spanned<i64>,
     pub trials: Option<Spanned<i64>>,
     pub seed: Option<Spanned<i64>>,
+    /// Read and taken out by `compose` before deserialization; declared so
+    /// that a misspelt `extend` is answered with "did you mean `extends`?".
+    #[allow(dead_code)]
+    pub extends: Option<serde::de::IgnoredAny>,
+    /// As `extends`.
+    #[allow(dead_code)]
+    pub remove: Option<serde::de::IgnoredAny>,
 }
 
 /// `[market]`.

@@ -70,18 +70,41 @@ const HARMLESS_STRINGS: [&str; 11] = [
 const MONTH_KEYS: [&str; 5] = ["start", "launch", "midpoint", "from", "until"];
 
 /// Parses `text` into the raw scenario, repairing and recording each structural problem.
+#[cfg(test)]
 pub(super) fn read_structure(text: &str) -> Structure {
-    let (root, syntax) = DeTable::parse_recoverable(text);
-    if !syntax.is_empty() {
-        // The tree of a file with syntax errors is a guess: report the syntax only.
-        return Structure {
+    match parse(text) {
+        Ok(root) => repair(root, text),
+        Err(problems) => Structure {
             raw: None,
-            problems: syntax.iter().map(|e| syntax_problem(text, e)).collect(),
+            problems,
             placeholders: Vec::new(),
             removed: Vec::new(),
             semantics_reliable: false,
-        };
+        },
     }
+}
+
+/// Parses `text` into a spanned TOML tree, or reports every syntax error.
+///
+/// The tree of a file with syntax errors is a guess: only the syntax is
+/// reported then, and the structure is read once it is fixed.
+pub(super) fn parse(text: &str) -> Result<Spanned<DeTable<'_>>, Vec<Problem>> {
+    let (root, syntax) = DeTable::parse_recoverable(text);
+    if syntax.is_empty() {
+        Ok(root)
+    } else {
+        Err(syntax.iter().map(|e| syntax_problem(text, e)).collect())
+    }
+}
+
+/// Deserializes the tree `root` into the raw scenario, repairing and
+/// recording each structural problem (unknown fields, types, missing fields).
+///
+/// `text` is the text the tree's spans point into: the file's, or for a
+/// composed document the sources' texts joined by `"\n"` (the virtual
+/// offsets of `compose`). It is quoted in messages (the number written) and
+/// bounds the spans: placeholders for missing fields get spans past its end.
+pub(super) fn repair(root: Spanned<DeTable<'_>>, text: &str) -> Structure {
     let mut root = root;
     let mut problems = Vec::new();
     // Every placeholder inserted: its span and the index of its current candidate.

@@ -1,7 +1,7 @@
 //! Validation and resolution: raw file → [`Scenario`], collecting every
 //! problem with its place instead of stopping at the first.
 
-use super::error::{Problem, ScenarioError, nearest};
+use super::error::{Problem, nearest};
 use super::month::YearMonth;
 use super::raw::*;
 use super::*;
@@ -9,30 +9,27 @@ use crate::sampling::{Distribution, Support};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use toml::Spanned;
+use toml::de::DeTable;
 
-/// Parses and resolves scenario text; `file` is the name used in messages.
-pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-    let invalid = |problems: Vec<Problem>| ScenarioError::Invalid {
-        file: file.to_string(),
-        text: text.to_string(),
-        problems,
-    };
-    // Blank lines and comments only: as empty as an empty file.
-    if text
-        .lines()
-        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-    {
-        return Err(invalid(vec![
-            Problem::new(None, "the scenario file is empty")
-                .note("a scenario needs at least [scenario], [market], [market.demand], one [[segment]] and one [[product]]"),
-        ]));
-    }
-    // Every structural problem (syntax, unknown fields, types), each repaired
-    // so that the semantic checks below still run on the rest of the file.
-    let structure = super::recover::read_structure(text);
+/// Deserializes and resolves a scenario document: every problem, sorted by
+/// place.
+///
+/// `root` is the document's tree; its spans point into `virtual_text` (for
+/// a composed document, the sources' texts joined by `"\n"`, see `compose`).
+/// Every structural problem (unknown fields, wrong types, missing fields) is
+/// reported, each repaired so that the semantic checks still run on the rest
+/// of the document. `text` and `file` are the scenario's own file (its text
+/// is hashed into the manifest).
+pub(super) fn resolve_document(
+    root: Spanned<DeTable<'_>>,
+    virtual_text: &str,
+    text: &str,
+    file: &str,
+) -> Result<Scenario, Vec<Problem>> {
+    let structure = super::recover::repair(root, virtual_text);
     let mut problems = structure.problems;
     let Some(raw) = structure.raw else {
-        return Err(invalid(problems));
+        return Err(problems);
     };
     let mut resolver = Resolver::default();
     let scenario = resolver.resolve(raw, text, file);
@@ -48,7 +45,12 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
                         .any(|r| s.start <= r.start && r.end <= s.end)
             })
         }));
-    } else if let Some(last) = problems.last_mut() {
+    } else if let Some(last) = problems
+        .iter_mut()
+        .max_by_key(|p| p.span.as_ref().map_or(0, |s| s.start))
+    {
+        // On the problem shown last: problems are shown by place, the
+        // sources (files, then --set arguments) in the order of their offsets.
         last.notes
             .push("the file's values are checked once its structure is fixed".into());
     }
@@ -56,7 +58,7 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
         Ok(scenario)
     } else {
         problems.sort_by_key(|p| p.span.as_ref().map_or(0, |s| s.start));
-        Err(invalid(problems))
+        Err(problems)
     }
 }
 
@@ -784,6 +786,7 @@ impl Resolver {
             mandates,
             shocks,
             inputs: std::mem::take(&mut self.inputs),
+            provenance: Provenance::default(),
         }
     }
 

@@ -1,8 +1,9 @@
-//! Ctrl-C (SIGINT) and SIGTERM sent to a real `tradeflow run`: it stops
-//! promptly with 130 / 143, the previous results are byte for byte as they
-//! were, and no temporary file or folder is left.
+//! Ctrl-C (SIGINT) and SIGTERM sent to a real `tradeflow run` (and to the
+//! what-if commands `compare`, `sweep` and `sensitivity`): it stops promptly
+//! with 130 / 143, the previous results are byte for byte as they were, and
+//! no temporary file or folder is left.
 
-use crate::support::{binary, run_cli};
+use crate::support::{binary, run_cli, shipped};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -45,25 +46,34 @@ fn previous_results(tmp: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     before
 }
 
+/// A `run` long enough to take tens of seconds: the signal lands mid-run.
+const LONG_RUN: &[&str] = &[
+    "run",
+    "--trials",
+    "400000",
+    "--quiet",
+    "--charts",
+    "none",
+    "--memory-mib",
+    "64",
+    "--out",
+    "res",
+];
+
 #[cfg(unix)]
 fn interrupt_a_long_run(signal: i32, expected_status: i32) {
+    interrupt_a_long_command(signal, expected_status, LONG_RUN);
+}
+
+/// Sends `signal` to `tradeflow ARGS` (which writes into `res`) a moment
+/// after it starts, and checks the status, the message and the folder.
+#[cfg(unix)]
+fn interrupt_a_long_command(signal: i32, expected_status: i32, args: &[&str]) {
     use std::os::unix::process::ExitStatusExt;
     let tmp = tempfile::tempdir().expect("temp dir");
     let before = previous_results(tmp.path());
-    // Long enough to take tens of seconds: the signal lands mid-run.
     let mut child = Command::new(binary())
-        .args([
-            "run",
-            "--trials",
-            "400000",
-            "--quiet",
-            "--charts",
-            "none",
-            "--memory-mib",
-            "64",
-            "--out",
-            "res",
-        ])
+        .args(args)
         .current_dir(tmp.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -72,7 +82,8 @@ fn interrupt_a_long_run(signal: i32, expected_status: i32) {
     std::thread::sleep(Duration::from_millis(1200));
     assert!(
         child.try_wait().expect("try_wait").is_none(),
-        "the run ended before the signal"
+        "{} ended before the signal",
+        args[0]
     );
     let pid = i32::try_from(child.id()).expect("pid");
     // SAFETY: kill(2) with the pid of our own child and a valid signal number.
@@ -85,7 +96,7 @@ fn interrupt_a_long_run(signal: i32, expected_status: i32) {
         }
         if sent.elapsed() > Duration::from_secs(20) {
             let _ = child.kill();
-            panic!("the run did not stop within 20 s of the signal");
+            panic!("{} did not stop within 20 s of the signal", args[0]);
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -101,7 +112,8 @@ fn interrupt_a_long_run(signal: i32, expected_status: i32) {
     assert_eq!(
         status.code(),
         Some(expected_status),
-        "status {status:?} (signal {:?}); stderr: {stderr}",
+        "{}: status {status:?} (signal {:?}); stderr: {stderr}",
+        args[0],
         status.signal()
     );
     assert!(
@@ -109,9 +121,13 @@ fn interrupt_a_long_run(signal: i32, expected_status: i32) {
         "{stderr}"
     );
     // Promptly: the workers check the flag between blocks of 16 trials.
-    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+    assert!(
+        took < Duration::from_secs(5),
+        "{}: took {took:?} to stop",
+        args[0]
+    );
     // The previous results byte for byte, and nothing else (no `.tmp` litter).
-    assert_eq!(snapshot(tmp.path()), before);
+    assert_eq!(snapshot(tmp.path()), before, "{}", args[0]);
 }
 
 #[cfg(unix)]
@@ -144,9 +160,133 @@ fn a_stopped_run_commits_nothing_and_leaves_no_litter() {
             quiet: true,
             memory_mib: None,
             command: vec!["test".into()],
+            overrides: Vec::new(),
         };
         let err = tradeflow::app::run(&opts, &stop).expect_err("stopped");
         assert_eq!(err.exit_status(), 130);
+        assert_eq!(snapshot(tmp.path()), before, "{out}");
+    }
+}
+
+/// The what-if commands, each long enough for the signal to land mid-run.
+#[cfg(unix)]
+#[test]
+fn signals_stop_the_what_if_commands_and_keep_the_previous_results() {
+    let baseline = shipped("baseline.toml").display().to_string();
+    let reban = shipped("h200-reban.toml").display().to_string();
+    let quiet = [
+        "--quiet",
+        "--charts",
+        "none",
+        "--memory-mib",
+        "64",
+        "--out",
+        "res",
+    ];
+    let with = |head: &[&str], trials: &'static str| -> Vec<String> {
+        head.iter()
+            .chain(&["--trials", trials])
+            .chain(&quiet)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let cases = [
+        (
+            libc::SIGINT,
+            130,
+            with(&["compare", &baseline, &reban], "400000"),
+        ),
+        (
+            libc::SIGTERM,
+            143,
+            with(
+                &[
+                    "sweep",
+                    &baseline,
+                    "--vary",
+                    "product.H200.price=20000:40000:5000",
+                ],
+                "200000",
+            ),
+        ),
+        (
+            libc::SIGINT,
+            130,
+            with(
+                &[
+                    "sensitivity",
+                    &baseline,
+                    "--metric",
+                    "share_compute:CN",
+                    "--month",
+                    "2028-12",
+                ],
+                "200000",
+            ),
+        ),
+    ];
+    for (signal, status, args) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        interrupt_a_long_command(signal, status, &args);
+    }
+}
+
+/// A stop requested before the what-if results are committed: nothing is
+/// replaced, nothing is left, and a folder the command created is removed.
+#[test]
+fn stopped_what_if_commands_commit_nothing_and_leave_no_litter() {
+    use tradeflow::whatif::{CommonOptions, compare, sensitivity, sweep};
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let before = previous_results(tmp.path());
+    let stop = AtomicBool::new(true);
+    for out in ["res", "fresh"] {
+        let common = CommonOptions {
+            trials: Some(40),
+            threads: Some(1),
+            out: tmp.path().join(out),
+            quiet: true,
+            command: vec!["test".into()],
+            ..CommonOptions::default()
+        };
+        let statuses = [
+            compare::compare(
+                &compare::CompareOptions {
+                    base: shipped("baseline.toml"),
+                    alternatives: vec![shipped("h200-reban.toml")],
+                    alt_seed: None,
+                    common: common.clone(),
+                },
+                &stop,
+            )
+            .map(|_| ()),
+            sweep::sweep(
+                &sweep::SweepOptions {
+                    scenario: None,
+                    vary: vec!["product.H200.price=20000,30000".into()],
+                    metrics: Vec::new(),
+                    point_files: true,
+                    common: common.clone(),
+                },
+                &stop,
+            )
+            .map(|_| ()),
+            sensitivity::sensitivity(
+                &sensitivity::SensitivityOptions {
+                    scenario: None,
+                    metric: "share_compute:CN".into(),
+                    month: Some("2028-12".into()),
+                    top: 10,
+                    swing: sensitivity::Swing::Mean,
+                    common: common.clone(),
+                },
+                &stop,
+            )
+            .map(|_| ()),
+        ];
+        for (i, r) in statuses.into_iter().enumerate() {
+            let err = r.expect_err("stopped");
+            assert_eq!(err.exit_status(), 130, "command {i}, {out}: {err}");
+        }
         assert_eq!(snapshot(tmp.path()), before, "{out}");
     }
 }

@@ -1,0 +1,696 @@
+//! Composition: a scenario file may `extends` another and `remove` its items;
+//! `--set PATH=VALUE` overrides apply after that. The files of the chain are
+//! read and merged once into a [`ComposedScenario`]; each
+//! [`ComposedScenario::resolve_with`] applies overrides to a copy of the
+//! merged document, deserializes and resolves it, so a sweep over many
+//! override values reads and parses nothing again.
+//!
+//! Every value keeps the span of the text it came from (see `document`), so a
+//! problem is reported in the file, line and column where the offending value
+//! was written (the parent or the child), or against the `--set` argument.
+
+use super::document::{
+    Edit, Node, Seg, Step, Value, edit_document, merge_document, parse_path, path_text,
+    table_from_de,
+};
+use super::error::{Problem, ScenarioError, nearest};
+use super::overrides::Override;
+use super::recover;
+use super::resolve::resolve_document;
+use super::{BUILTIN_BASELINE, BUILTIN_BASELINE_NAME, Provenance, Scenario, SourceFile};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// The `extends` value that names the built-in baseline.
+pub const BUILTIN_BASELINE_REF: &str = "builtin:baseline";
+
+/// Longest `extends` chain accepted (a guard against runaway chains that a
+/// cycle check by path cannot see, e.g. through ever-new symlinks).
+const MAX_CHAIN: usize = 32;
+
+/// One text that spans may point into: a file of the chain or a `--set` argument.
+#[derive(Debug, Clone)]
+struct Source {
+    /// The file as shown to the user, or the `--set` argument.
+    name: String,
+    /// Shared: every resolve copies the list of sources, not the texts.
+    text: Arc<str>,
+    /// First virtual offset of this source; its spans are `base + local`.
+    /// The virtual space is the sources' texts joined in order, each followed
+    /// by one byte (`"\n"`): the next source's base is `base + text.len() + 1`,
+    /// so that joined text can stand for "the text" wherever one is needed.
+    base: usize,
+    is_override: bool,
+}
+
+/// Where a file of the chain lives, for cycle detection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Identity {
+    Builtin,
+    File(PathBuf),
+}
+
+/// A scenario file with its `extends` chain read and merged: the document
+/// before overrides. Build it once, then call [`ComposedScenario::resolve_with`]
+/// as often as needed.
+///
+/// Building it fails only when the chain cannot be read (a file, a syntax
+/// error, an `extends` that names nothing or makes a cycle); the problems of
+/// the merge (a `remove` that names nothing, a child without a `name`) are
+/// reported by `resolve_with`, together with every structural and value
+/// problem of the document, so that every problem is listed at once.
+#[derive(Debug, Clone)]
+pub struct ComposedScenario {
+    /// The merged document (spans are virtual offsets into `files`).
+    doc: Node,
+    /// `[0]` is the file asked for, then its parents, nearest first.
+    files: Vec<Source>,
+    /// The first free virtual offset (overrides are placed from here).
+    end: usize,
+    /// The files' texts, each followed by `"\n"`: the text that virtual
+    /// offsets below `end` point into.
+    joined: Arc<str>,
+    /// Problems of the composition itself (a `remove` that names nothing, a
+    /// child without a `name`), reported with the document's own problems so
+    /// that every problem is listed at once.
+    problems: Vec<Problem>,
+}
+
+/// Reads a file as UTF-8 text; the error is the reason, for a message.
+pub(crate) fn read_text(path: &Path) -> Result<String, String> {
+    if path.is_dir() {
+        return Err("it is a folder, not a file".into());
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let valid = String::from_utf8_lossy(bytes.get(..offset).unwrap_or_default());
+        let (line, column) = super::error::line_column(&valid, offset);
+        format!(
+            "it is not UTF-8 text (invalid byte 0x{:02x} at line {line}, column {column}); save it as UTF-8",
+            bytes.get(offset).copied().unwrap_or_default()
+        )
+    })
+}
+
+/// A file of the chain, parsed, with `extends` and `remove` taken out.
+struct Layer {
+    doc: Node,
+    extends: Option<(String, Range<usize>)>,
+    /// Each `remove` entry's path (spans virtual).
+    remove: Vec<Vec<Seg>>,
+    /// Whether its `[scenario]` gives a `name`.
+    has_name: bool,
+    /// Problems with its `remove` entries: the others still apply, and the
+    /// problems are reported with the rest of the document's.
+    problems: Vec<Problem>,
+}
+
+impl ComposedScenario {
+    /// Reads `path` and the files it `extends`, and merges them.
+    pub fn load(path: &Path) -> Result<ComposedScenario, ScenarioError> {
+        let shown = path.display().to_string();
+        let text = read_text(path).map_err(|reason| ScenarioError::Read {
+            path: shown.clone(),
+            reason,
+        })?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Self::compose(text, shown, identity_of(path), dir)
+    }
+
+    /// Composes scenario text held in memory. `file` names it in messages;
+    /// `extends` paths are relative to `base_dir` (`None`: the current folder).
+    pub fn parse(
+        text: &str,
+        file: &str,
+        base_dir: Option<&Path>,
+    ) -> Result<ComposedScenario, ScenarioError> {
+        let dir = base_dir.map(Path::to_path_buf).unwrap_or_default();
+        let id = if file == BUILTIN_BASELINE_NAME && text == BUILTIN_BASELINE {
+            Identity::Builtin
+        } else {
+            identity_of(&dir.join(file))
+        };
+        Self::compose(text.to_string(), file.to_string(), id, dir)
+    }
+
+    /// The built-in baseline (the shipped `scenarios/baseline.toml`, compiled in).
+    pub fn builtin_baseline() -> Result<ComposedScenario, ScenarioError> {
+        Self::parse(BUILTIN_BASELINE, BUILTIN_BASELINE_NAME, None)
+    }
+
+    /// The file asked for, as shown in messages.
+    pub fn file(&self) -> &str {
+        self.files.first().map_or("", |f| f.name.as_str())
+    }
+
+    /// The files it extends, nearest parent first (empty for a file without `extends`).
+    pub fn parents(&self) -> impl Iterator<Item = &str> {
+        self.files.iter().skip(1).map(|f| f.name.as_str())
+    }
+
+    /// The scenario as composed, with no override.
+    pub fn resolve(&self) -> Result<Scenario, ScenarioError> {
+        self.resolve_with(&[])
+    }
+
+    /// Applies `overrides` in order to a copy of the composed document,
+    /// then validates and resolves it. Problems name the file, line and
+    /// column that supplied the value, or the `--set` argument.
+    pub fn resolve_with(&self, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+        let mut doc = self.doc.clone();
+        let mut sources: Vec<Source> = self.files.clone();
+        let mut base = self.end;
+        // The composition's problems come first: they are listed with the rest.
+        let mut problems = self.problems.clone();
+        let composition_problems = problems.len();
+        for o in overrides {
+            let segs: Vec<Seg> = o
+                .segs
+                .iter()
+                .map(|s| Seg {
+                    step: s.step.clone(),
+                    span: shift(&s.span, base),
+                })
+                .collect();
+            let mut value = o.value.clone();
+            shift_node(&mut value, base);
+            if let [
+                Seg {
+                    step: Step::Key(a), ..
+                },
+                Seg {
+                    step: Step::Key(b),
+                    span,
+                },
+            ] = segs.as_slice()
+                && a == "scenario"
+                && (b == "extends" || b == "remove")
+            {
+                problems.push(
+                    Problem::new(
+                        Some(span.clone()),
+                        format!("`scenario.{b}` cannot be set with --set"),
+                    )
+                    .note("--set applies after `extends` and `remove` have been read")
+                    .help("write a scenario file that `extends` this one instead"),
+                );
+            } else if let Err(p) = edit_document(&mut doc, &segs, Edit::Set(value)) {
+                problems.push(p);
+            }
+            sources.push(Source {
+                name: o.arg().to_string(),
+                text: o.arg().into(),
+                base,
+                is_override: true,
+            });
+            base += o.arg().len() + 1;
+        }
+        if problems.len() > composition_problems {
+            // A --set that could not be applied: the document is not the one asked for.
+            return Err(to_error(problems, &sources, overrides));
+        }
+        // The text that every span points into: the files', then each --set
+        // argument's, each followed by "\n" (see `Source::base`).
+        let mut text = String::with_capacity(base);
+        text.push_str(&self.joined);
+        for o in overrides {
+            text.push_str(o.arg());
+            text.push('\n');
+        }
+        let de = doc.to_de();
+        let span = de.span();
+        let table = match de.into_inner() {
+            DeValue::Table(t) => t,
+            // The document is built from a parsed TOML document: a table.
+            _ => DeTable::new(),
+        };
+        let root = &self.files[0];
+        let resolved = resolve_document(Spanned::new(span, table), &text, &root.text, &root.name);
+        let mut scenario = match resolved {
+            Ok(s) if problems.is_empty() => s,
+            Ok(_) => return Err(to_error(problems, &sources, overrides)),
+            Err(more) => {
+                problems.extend(more);
+                return Err(to_error(problems, &sources, overrides));
+            }
+        };
+        scenario.provenance = Provenance {
+            extends: self
+                .files
+                .iter()
+                .skip(1)
+                .map(|f| SourceFile {
+                    file: f.name.clone(),
+                    text: f.text.to_string(),
+                })
+                .collect(),
+            overrides: overrides.iter().map(ToString::to_string).collect(),
+        };
+        Ok(scenario)
+    }
+
+    fn compose(
+        text: String,
+        name: String,
+        id: Identity,
+        dir: PathBuf,
+    ) -> Result<ComposedScenario, ScenarioError> {
+        let mut files: Vec<Source> = Vec::new();
+        let mut layers: Vec<Layer> = Vec::new();
+        let mut chain: Vec<Identity> = Vec::new();
+        let mut end = 0;
+        let mut current = Some((text, name, id, dir));
+        while let Some((text, name, id, dir)) = current.take() {
+            let base = end;
+            end += text.len() + 1;
+            chain.push(id);
+            files.push(Source {
+                name,
+                text: text.into(),
+                base,
+                is_override: false,
+            });
+            let Some(file) = files.last() else { break };
+            let layer = parse_layer(file)?;
+            if let Some((target, span)) = &layer.extends {
+                match open_parent(target, &dir, &chain, &files) {
+                    Ok(next) => current = Some(next),
+                    Err(mut p) => {
+                        // Reported where the file names its parent.
+                        p.span = Some(span.clone());
+                        return Err(to_error(vec![p], &files, &[]));
+                    }
+                }
+            }
+            layers.push(layer);
+        }
+        // Merge from the root-most ancestor down to the file asked for.
+        let mut problems = Vec::new();
+        let mut layers = layers.into_iter().rev();
+        let Some(first) = layers.next() else {
+            return Err(ScenarioError::Read {
+                path: String::new(),
+                reason: "nothing to read".into(),
+            });
+        };
+        if let Some(seg) = first.remove.first().and_then(|r| r.first()) {
+            problems.push(
+                Problem::new(
+                    Some(seg.span.clone()),
+                    "`remove` without `extends`: there is no parent to remove from",
+                )
+                .help("add `extends = \"PARENT.toml\"` to [scenario], or delete `remove`"),
+            );
+        }
+        problems.extend(first.problems);
+        let mut doc = first.doc;
+        for layer in layers {
+            problems.extend(layer.problems);
+            if !layer.has_name
+                && let Some((_, span)) = &layer.extends
+            {
+                problems.push(
+                    Problem::new(
+                        Some(span.clone()),
+                        "a scenario that extends another needs its own `name`",
+                    )
+                    .note("the name names the results folder; the parent's would be overwritten")
+                    .help("add `name = \"...\"` to [scenario]"),
+                );
+            }
+            for path in &layer.remove {
+                if let Err(p) = edit_document(&mut doc, path, Edit::Remove) {
+                    problems.push(p);
+                }
+            }
+            merge_document(&mut doc, layer.doc);
+        }
+        let mut joined = String::with_capacity(end);
+        for f in &files {
+            joined.push_str(&f.text);
+            joined.push('\n');
+        }
+        Ok(ComposedScenario {
+            doc,
+            files,
+            end,
+            joined: joined.into(),
+            problems,
+        })
+    }
+}
+
+/// Parses one file of the chain. Every syntax error is reported at once; so
+/// is a problem with `extends`, without which the rest cannot be checked.
+fn parse_layer(file: &Source) -> Result<Layer, ScenarioError> {
+    let invalid = |problems: Vec<Problem>| ScenarioError::Invalid {
+        file: file.name.clone(),
+        text: file.text.to_string(),
+        problems,
+    };
+    // Blank lines and comments only: as empty as an empty file.
+    if file
+        .text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Err(invalid(vec![
+            Problem::new(None, "the scenario file is empty")
+                .note("a scenario needs at least [scenario], [market], [market.demand], one [[segment]] and one [[product]]"),
+        ]));
+    }
+    // Spans local to the file: the problems are reported against it directly.
+    let parsed = recover::parse(&file.text).map_err(invalid)?;
+    let span = parsed.span();
+    let mut table = table_from_de(parsed.get_ref(), file.base);
+    // Problems that stop the composition (no parent can be read), and
+    // problems of `remove` (reported with the document's).
+    let mut fatal = Vec::new();
+    let mut problems = Vec::new();
+    for k in ["extends", "remove"] {
+        if let Some((ks, _)) = table.get(k) {
+            let p = Problem::new(Some(ks.clone()), format!("`{k}` belongs in [scenario]"))
+                .help(format!("move `{k} = ...` below the [scenario] header"));
+            if k == "extends" {
+                fatal.push(p);
+            } else {
+                // Not applied; taken out so that it is not also an unknown field.
+                table.remove(k);
+                problems.push(p);
+            }
+        }
+    }
+    let mut extends = None;
+    let mut remove = Vec::new();
+    let mut has_name = false;
+    if let Some((_, scenario)) = table.get_mut("scenario")
+        && let Some(st) = scenario.as_table_mut()
+    {
+        has_name = st.contains_key("name");
+        if let Some((_, v)) = st.remove("extends") {
+            match v.as_str() {
+                Some(s) => extends = Some((s.to_string(), v.span.clone())),
+                None => fatal.push(Problem::new(
+                    Some(v.span.clone()),
+                    format!(
+                        "`extends` must be a file name in quotes, found {}",
+                        v.value.type_name()
+                    ),
+                )),
+            }
+        }
+        if let Some((_, v)) = st.remove("remove") {
+            match &v.value {
+                Value::Array(items) => {
+                    for item in items {
+                        match remove_path(item, file) {
+                            Ok(p) => remove.push(p),
+                            Err(p) => problems.push(p),
+                        }
+                    }
+                }
+                other => problems.push(
+                    Problem::new(
+                        Some(v.span.clone()),
+                        format!(
+                            "`remove` must be a list of paths, found {}",
+                            other.type_name()
+                        ),
+                    )
+                    .help("for example: remove = [\"shock.us-h200-reban\", \"export_rule.H20.2025-08\"]"),
+                ),
+            }
+        }
+    }
+    if !fatal.is_empty() {
+        fatal.extend(problems);
+        return Err(to_error(fatal, std::slice::from_ref(file), &[]));
+    }
+    Ok(Layer {
+        doc: Node {
+            span: shift(&span, file.base),
+            value: Value::Table(table),
+        },
+        extends,
+        remove,
+        has_name,
+        problems,
+    })
+}
+
+/// A `remove` entry's path, with spans on its segments when the string is
+/// written plainly (no escapes), else on the whole string.
+fn remove_path(item: &Node, file: &Source) -> Result<Vec<Seg>, Problem> {
+    let Some(text) = item.as_str() else {
+        return Err(Problem::new(
+            Some(item.span.clone()),
+            format!(
+                "`remove` entries are paths in quotes, found {}",
+                item.value.type_name()
+            ),
+        ));
+    };
+    let local = item.span.start - file.base..item.span.end - file.base;
+    let written = file.text.get(local.clone()).unwrap_or("");
+    let plain = written.len() == text.len() + 2
+        && written.get(1..written.len() - 1) == Some(text)
+        && written.starts_with(['"', '\'']);
+    let offset = item.span.start + 1;
+    let reposition = |mut segs: Vec<Seg>| {
+        if !plain {
+            for s in &mut segs {
+                s.span = item.span.clone();
+            }
+        }
+        segs
+    };
+    match parse_path(text, offset) {
+        Ok(segs) => Ok(reposition(segs)),
+        Err(mut p) => {
+            if !plain {
+                p.span = Some(item.span.clone());
+            }
+            Err(p)
+        }
+    }
+}
+
+fn identity_of(path: &Path) -> Identity {
+    Identity::File(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
+}
+
+/// Reads the file an `extends` names: (text, name shown, identity, its folder).
+fn open_parent(
+    target: &str,
+    dir: &Path,
+    chain: &[Identity],
+    files: &[Source],
+) -> Result<(String, String, Identity, PathBuf), Problem> {
+    let cycle = |id: &Identity, shown: &str| -> Option<Problem> {
+        let at = chain.iter().position(|c| c == id)?;
+        let names: Vec<&str> = files[at..].iter().map(|f| f.name.as_str()).collect();
+        Some(
+            Problem::new(
+                None,
+                format!("`extends` makes a cycle: {} → {shown}", names.join(" → ")),
+            )
+            .help("a scenario cannot extend itself, directly or through its parents"),
+        )
+    };
+    if chain.len() >= MAX_CHAIN {
+        return Err(Problem::new(
+            None,
+            format!("the `extends` chain is longer than {MAX_CHAIN} files"),
+        ));
+    }
+    if let Some(rest) = target.strip_prefix("builtin:") {
+        if format!("builtin:{rest}") != BUILTIN_BASELINE_REF {
+            return Err(
+                Problem::new(None, format!("no built-in scenario \"{rest}\""))
+                    .help(format!("the built-in scenario is `{BUILTIN_BASELINE_REF}`")),
+            );
+        }
+        if let Some(p) = cycle(&Identity::Builtin, BUILTIN_BASELINE_NAME) {
+            return Err(p);
+        }
+        return Ok((
+            BUILTIN_BASELINE.to_string(),
+            BUILTIN_BASELINE_NAME.to_string(),
+            Identity::Builtin,
+            PathBuf::new(),
+        ));
+    }
+    let path = dir.join(target);
+    let shown = path.display().to_string();
+    let id = identity_of(&path);
+    if let Some(p) = cycle(&id, &shown) {
+        return Err(p);
+    }
+    match read_text(&path) {
+        Ok(text) => Ok((
+            text,
+            shown,
+            id,
+            path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        )),
+        Err(reason) => {
+            let mut p = Problem::new(
+                None,
+                format!("cannot read the file `extends` names, {shown}: {reason}"),
+            );
+            // A misspelt parent is the usual cause: offer the nearest file.
+            let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let listed = if folder.as_os_str().is_empty() {
+                Path::new(".").to_path_buf()
+            } else {
+                folder
+            };
+            let names: Vec<String> = std::fs::read_dir(&listed)
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .filter_map(|e| e.file_name().into_string().ok())
+                        .filter(|n| n.ends_with(".toml"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let wanted = path.file_name().and_then(|n| n.to_str()).unwrap_or(target);
+            if let Some(n) = nearest(wanted, names.iter().map(String::as_str)) {
+                let suggestion = Path::new(target).with_file_name(n);
+                p = p.help(format!("did you mean \"{}\"?", suggestion.display()));
+            }
+            Err(p)
+        }
+    }
+}
+
+fn shift(r: &Range<usize>, by: usize) -> Range<usize> {
+    r.start + by..r.end + by
+}
+
+fn shift_node(n: &mut Node, by: usize) {
+    n.span = shift(&n.span, by);
+    match &mut n.value {
+        Value::Array(items) => items.iter_mut().for_each(|i| shift_node(i, by)),
+        Value::Table(t) => {
+            for (ks, v) in t.values_mut() {
+                *ks = shift(ks, by);
+                shift_node(v, by);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Sorts problems into their sources: one error per file or `--set`
+/// argument, in the order of the sources (the file asked for first).
+fn to_error(problems: Vec<Problem>, sources: &[Source], overrides: &[Override]) -> ScenarioError {
+    let mut groups: Vec<Vec<Problem>> = vec![Vec::new(); sources.len().max(1)];
+    for mut p in problems {
+        let at = match &p.span {
+            None => 0,
+            Some(s) => sources
+                .iter()
+                .rposition(|src| src.base <= s.start)
+                .unwrap_or(0),
+        };
+        if let (Some(s), Some(src)) = (&p.span, sources.get(at)) {
+            let start = s.start.saturating_sub(src.base).min(src.text.len());
+            let end = s.end.saturating_sub(src.base).clamp(start, src.text.len());
+            p.span = Some(start..end);
+        }
+        groups[at].push(p);
+    }
+    let mut errors: Vec<ScenarioError> = Vec::new();
+    let mut override_index = 0;
+    for (src, mut problems) in sources.iter().zip(groups) {
+        let this_override = src.is_override.then(|| {
+            override_index += 1;
+            overrides.get(override_index - 1)
+        });
+        if problems.is_empty() {
+            continue;
+        }
+        problems.sort_by_key(|p| p.span.as_ref().map_or(0, |s| s.start));
+        if let Some(o) = this_override {
+            let scenario = sources.first().map_or("", |f| f.name.as_str());
+            for p in &mut problems {
+                if let Some(o) = o {
+                    full_path_help(p, &o.segs);
+                }
+                // One --set goes to every scenario of a run: say which one.
+                p.notes.push(format!("applied to {scenario}"));
+            }
+            errors.push(ScenarioError::Override {
+                arg: src.name.clone(),
+                problems,
+            });
+        } else {
+            errors.push(ScenarioError::Invalid {
+                file: src.name.clone(),
+                text: src.text.to_string(),
+                problems,
+            });
+        }
+    }
+    match errors.len() {
+        1 => errors.remove(0),
+        _ => ScenarioError::Several(errors),
+    }
+}
+
+/// Deserialization names the nearest *field*; for a `--set` path, the nearest
+/// *path* is more use: `did you mean `price`?` becomes
+/// `did you mean `product.H200.price`?`.
+fn full_path_help(p: &mut Problem, segs: &[Seg]) {
+    let (Some(span), Some(help)) = (&p.span, &p.help) else {
+        return;
+    };
+    if !p.message.starts_with("unknown field") {
+        return; // path problems already suggest whole paths
+    }
+    let Some(k) = segs.iter().position(|s| &s.span == span) else {
+        return;
+    };
+    let Some(name) = help
+        .strip_prefix("did you mean `")
+        .and_then(|h| h.strip_suffix("`?"))
+    else {
+        return;
+    };
+    let mut fixed = segs.to_vec();
+    fixed[k].step = Step::Key(name.to_string());
+    p.help = Some(format!("did you mean `{}`?", path_text(&fixed)));
+}
+
+/// Reads, composes (`extends`, `remove`), applies `overrides` in order,
+/// validates and resolves a scenario file.
+pub fn load_scenario_with(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+    ComposedScenario::load(path)?.resolve_with(overrides)
+}
+
+/// As [`load_scenario_with`] for text in memory: `file` names it in messages,
+/// `extends` paths are relative to `base_dir` (`None`: the current folder).
+pub fn parse_scenario_with(
+    text: &str,
+    file: &str,
+    base_dir: Option<&Path>,
+    overrides: &[Override],
+) -> Result<Scenario, ScenarioError> {
+    ComposedScenario::parse(text, file, base_dir)?.resolve_with(overrides)
+}
+
+/// Parses and resolves scenario text; `file` is the name used in messages.
+/// An `extends` in the text is read relative to the current folder.
+pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    parse_scenario_with(text, file, None, &[])
+}
+
+/// Reads and resolves a scenario file (with its `extends` chain).
+pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_scenario_with(path, &[])
+}

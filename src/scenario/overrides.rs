@@ -1,0 +1,202 @@
+//! `--set PATH=VALUE`: one change to a scenario, applied after `extends`
+//! composition and validated exactly as the file would be.
+
+use super::document::{Node, Seg, parse_path};
+use super::error::{Problem, ScenarioError};
+use std::fmt;
+use std::str::FromStr;
+use toml::de::DeValue;
+
+/// One override, `PATH=VALUE`, as given to `--set`.
+///
+/// `PATH` addresses a value of the composed scenario document:
+/// keys joined by `.` (`market.demand.annual_growth`), named items by their
+/// name (`product.H200.price`, `segment.state.share`, `shock.us-h200-reban.monthly_hazard`),
+/// rules by their content key as in the input paths (`export_rule.H200.2026-01.quota`,
+/// `domestic_mandate.2025-11.state.share`) or by their position in the composed
+/// scenario (`domestic_mandate[0].share`, counted after `extends` and `remove`).
+/// A key with characters other than letters, digits, `-`, `_` and `+` can be quoted:
+/// `product."H100.sxm".price`.
+///
+/// `VALUE` is a TOML value, written as in the file: `30000`, `"text"`,
+/// `{ dist = "uniform", min = 0.3, max = 0.7 }`, `[1, 2]`. It replaces the value at
+/// `PATH` whole; the tables on the way are created if missing (like a `[a.b]`
+/// header), but items of arrays are never created.
+///
+/// ```text
+/// let o = Override::parse("product.H200.price=30000")?;
+/// assert_eq!(o.path(), "product.H200.price");
+/// assert_eq!(o.to_string(), "product.H200.price=30000");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    /// The argument as given (the text that error messages quote).
+    arg: String,
+    /// Byte range of the path in `arg`.
+    path_range: std::ops::Range<usize>,
+    /// Byte range of the value in `arg`.
+    value_range: std::ops::Range<usize>,
+    /// The parsed path; spans are offsets in `arg`.
+    pub(crate) segs: Vec<Seg>,
+    /// The parsed value; spans are offsets in `arg`.
+    pub(crate) value: Node,
+}
+
+impl Override {
+    /// Parses `PATH=VALUE`. The path's syntax and the value's TOML are
+    /// checked here; whether the path names something in a scenario, and
+    /// whether the value is valid there, is checked when it is applied.
+    pub fn parse(arg: &str) -> Result<Override, ScenarioError> {
+        let fail = |p: Problem| ScenarioError::Override {
+            arg: arg.to_string(),
+            problems: vec![p],
+        };
+        let Some(eq) = find_equals(arg) else {
+            return Err(fail(
+                Problem::new(None, "expected PATH=VALUE")
+                    .help("for example: --set product.H200.price=30000"),
+            ));
+        };
+        let path_range = trimmed(arg, 0..eq);
+        let value_range = trimmed(arg, eq + 1..arg.len());
+        if path_range.is_empty() {
+            return Err(fail(
+                Problem::new(Some(eq..eq + 1), "no path before `=`")
+                    .help("for example: --set product.H200.price=30000"),
+            ));
+        }
+        if value_range.is_empty() {
+            return Err(fail(
+                Problem::new(Some(eq..eq + 1), "no value after `=`").help(
+                    "write a TOML value: 30000, \"text\", { dist = \"uniform\", min = 1, max = 2 }",
+                ),
+            ));
+        }
+        let segs = parse_path(&arg[path_range.clone()], path_range.start).map_err(fail)?;
+        let value_text = &arg[value_range.clone()];
+        let value = match DeValue::parse(value_text) {
+            Ok(v) => Node::from_de(&v, value_range.start),
+            Err(e) => {
+                let span = e
+                    .span()
+                    .map(|s| s.start + value_range.start..s.end + value_range.start)
+                    .unwrap_or(value_range.clone());
+                let mut p = Problem::new(
+                    Some(span),
+                    format!("the value is not valid TOML: {}", e.message().trim()),
+                );
+                if value_text
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '))
+                {
+                    let path = &arg[path_range.clone()];
+                    p = p.help(format!(
+                        "text needs quotes, as in the file: --set '{path}=\"{value_text}\"'"
+                    ));
+                }
+                return Err(fail(p));
+            }
+        };
+        Ok(Override {
+            arg: arg.to_string(),
+            path_range,
+            value_range,
+            segs,
+            value,
+        })
+    }
+
+    /// The path, as written.
+    pub fn path(&self) -> &str {
+        &self.arg[self.path_range.clone()]
+    }
+
+    /// The value's TOML text, as written.
+    pub fn value(&self) -> &str {
+        &self.arg[self.value_range.clone()]
+    }
+
+    /// The argument as given on the command line.
+    pub fn arg(&self) -> &str {
+        &self.arg
+    }
+}
+
+/// `PATH=VALUE`, with any spaces around `=` dropped.
+impl fmt::Display for Override {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.path(), self.value())
+    }
+}
+
+impl FromStr for Override {
+    type Err = ScenarioError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Override::parse(s)
+    }
+}
+
+/// The first `=` outside quotes (a quoted key may hold anything).
+fn find_equals(arg: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, c) in arg.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '=') => return Some(i),
+            (None, _) => {}
+        }
+    }
+    None
+}
+
+fn trimmed(s: &str, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let part = &s[r.clone()];
+    let start = r.start + (part.len() - part.trim_start().len());
+    let end = r.end - (part.len() - part.trim_end().len());
+    start..end.max(start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_keeps_path_and_value_and_prints_them_back() {
+        let o = Override::parse("product.H200.price = 30000").expect("override");
+        assert_eq!(o.path(), "product.H200.price");
+        assert_eq!(o.value(), "30000");
+        assert_eq!(o.to_string(), "product.H200.price=30000");
+        let d = Override::parse("domestic_mandate[0].share={dist=\"uniform\",min=0.3,max=0.7}")
+            .expect("distribution");
+        assert_eq!(d.value(), "{dist=\"uniform\",min=0.3,max=0.7}");
+        assert_eq!(d.segs.len(), 3);
+        // A quoted key may hold `=`; the value starts after the first bare one.
+        let q = Override::parse("product.\"a=b\".label=\"x\"").expect("quoted");
+        assert_eq!(q.path(), "product.\"a=b\".label");
+    }
+
+    #[test]
+    fn bad_arguments_are_refused_with_a_reason() {
+        for (arg, want) in [
+            ("product.H200.price", "expected PATH=VALUE"),
+            ("=3", "no path before `=`"),
+            ("product.H200.price=", "no value after `=`"),
+            ("product..price=3", "expected a key"),
+            ("domestic_mandate[x].share=3", "is not an index"),
+            ("product.H200.label=Nvidia", "not valid TOML"),
+        ] {
+            let e = Override::parse(arg).expect_err(arg);
+            let text = e.to_string();
+            assert!(text.contains(want), "{arg}: {text}");
+            assert!(text.contains(&format!("--set {arg}")), "{arg}: {text}");
+        }
+        let e = Override::parse("product.H200.label=Nvidia H200").expect_err("bare");
+        assert!(
+            e.to_string()
+                .contains("--set 'product.H200.label=\"Nvidia H200\"'"),
+            "{e}"
+        );
+    }
+}
