@@ -95,25 +95,35 @@ pub fn unregister_temporary(path: &Path) {
 }
 
 /// Runs `f` with forced exits held off, e.g. while results are renamed into
-/// place, so that the process never ends between two renames.
+/// place, so that the process never ends between two renames. `f` must not
+/// register or unregister paths: it runs under the registry's lock.
 pub fn critical<T>(f: impl FnOnce() -> T) -> T {
     let _guard = lock();
     f()
 }
 
+/// Removes every registered temporary path; returns the registry's lock,
+/// still held, so that nothing starts a commit before the process exits.
+fn remove_registered() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    let mut list = lock();
+    for p in list.drain(..) {
+        if p.is_dir() {
+            let _ = std::fs::remove_dir_all(&p);
+        } else {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+    list
+}
+
 /// The second signal: remove what is registered and exit now.
 #[cfg(unix)]
 fn force_exit(sig: i32) -> ! {
-    let list = lock();
-    for p in list.iter() {
-        if p.is_dir() {
-            let _ = std::fs::remove_dir_all(p);
-        } else {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-    eprintln!(
-        "\n{} again: stopped at once; previous results are untouched",
+    let _held = remove_registered();
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "\nerror: {} again: stopped at once; previous results are untouched",
         signal_name(sig)
     );
     std::process::exit(128 + sig)
@@ -123,14 +133,30 @@ fn force_exit(sig: i32) -> ! {
 mod tests {
     use super::*;
 
+    /// One test for the registry (tests run in parallel and share it).
     #[test]
-    fn registered_paths_are_forgotten_once_done() {
+    fn registered_paths_are_forgotten_once_done_or_removed_on_a_forced_exit() {
         let p = Path::new("/nonexistent/.x.tmp-1");
         register_temporary(p);
         assert!(lock().iter().any(|x| x == p));
         unregister_temporary(p);
         assert!(!lock().iter().any(|x| x == p));
         assert_eq!(critical(|| 7), 7);
+
+        let tmp = std::env::temp_dir().join(format!("tradeflow-interrupt-{}", std::process::id()));
+        let (dir, file) = (tmp.join(".x.tmp-1"), tmp.join(".y.csv.tmp-1"));
+        std::fs::create_dir_all(dir.join("sub")).expect("mkdir");
+        std::fs::write(dir.join("sub/a.csv"), b"1").expect("write");
+        std::fs::write(&file, b"2").expect("write");
+        std::fs::write(tmp.join("keep.csv"), b"3").expect("write");
+        register_temporary(&dir);
+        register_temporary(&file);
+        register_temporary(&tmp.join("never-created"));
+        drop(remove_registered());
+        assert!(!dir.exists() && !file.exists());
+        assert!(tmp.join("keep.csv").exists());
+        assert!(!lock().iter().any(|p| p.starts_with(&tmp)));
+        let _ = std::fs::remove_dir_all(&tmp);
     }
 
     #[test]

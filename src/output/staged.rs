@@ -55,9 +55,14 @@ impl StagedDir {
             std::process::id()
         ));
         let had_old = self.target.exists();
+        if had_old {
+            // Registered before it exists: `critical` holds the registry's
+            // lock, so nothing may be registered inside it.
+            crate::interrupt::register_temporary(&old);
+        }
         // No forced exit (a second Ctrl-C) between the two renames: the
         // results folder is always the old one or the new one.
-        crate::interrupt::critical(|| {
+        let renamed = crate::interrupt::critical(|| {
             if had_old {
                 std::fs::rename(&self.target, &old)
                     .map_err(|e| OutputError::io(&self.target, e))?;
@@ -68,11 +73,12 @@ impl StagedDir {
                 }
                 return Err(OutputError::io(&self.target, e));
             }
-            if had_old {
-                crate::interrupt::register_temporary(&old);
-            }
             Ok(())
-        })?;
+        });
+        if let Err(e) = renamed {
+            crate::interrupt::unregister_temporary(&old);
+            return Err(e);
+        }
         self.committed = true;
         crate::interrupt::unregister_temporary(&self.staging);
         if had_old {
