@@ -37,6 +37,10 @@ pub struct Coverage {
 /// Relative tolerance of the closed-form comparison.
 const CES_TOL: f64 = 1e-7;
 
+/// Absolute tolerance far below any meaningful quantity, above the spacing
+/// of subnormal numbers.
+const SUBNORMAL_SLACK: f64 = 1e-300;
+
 /// Checks that buyers with no mandate, none of whose products is sold out,
 /// bought exactly their CES shares `∝ c_j^(1−σ)` of their demand (shares
 /// below the negligible threshold are zero by rule). Returns how many buyers
@@ -77,8 +81,9 @@ pub fn check_ces_closed_form(view: &MonthView) -> Result<u64, String> {
         for &j in &open {
             let expect = d * weights[j] / total;
             let got = c.allocation(b, j);
-            // Below the negligible threshold a share may be zeroed.
-            let slack = CES_TOL * d + 2.0 * NEGLIGIBLE * d;
+            // Below the negligible threshold a share may be zeroed; and a
+            // subnormal demand (1e-320) carries absolute, not relative, error.
+            let slack = CES_TOL * d + 2.0 * NEGLIGIBLE * d + SUBNORMAL_SLACK;
             if (got - expect).abs() > slack {
                 return Err(format!(
                     "month {}: buyer {b} (σ {}) bought {got} of product {j}, the CES closed form says {expect}",

@@ -313,3 +313,18 @@ fn the_mutations_do_what_they_say() {
         &text[..text.len() / 2]
     );
 }
+
+/// Found by the mutation test at scale: a subnormal demand (1e-320) gives
+/// purchases that match the CES closed form only to the spacing of subnormal
+/// numbers; the check allows that absolute error.
+#[test]
+fn a_subnormal_demand_keeps_every_invariant() {
+    let r = check_mutated(
+        5004613,
+        &[Mutation::Perturb(
+            11449536994412998432,
+            12593803173415199379,
+        )],
+    );
+    assert!(r.is_ok(), "{}", r.err().unwrap_or_default());
+}
