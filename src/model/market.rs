@@ -72,6 +72,8 @@ pub struct Clearing {
     allowance: Vec<f64>,
     remaining: Vec<f64>,
     saturated: Vec<bool>,
+    /// Whether buyer `b` was rationed in the current water-filling round.
+    buyer_short: Vec<bool>,
     scratch: Vec<f64>,
     /// Linear CES weights supplied with the buyer (see [`Clearing::add_buyer_weighted`]),
     /// `base_weight[b * P + j]`; meaningful where `has_base_weight[b]`.
@@ -177,6 +179,8 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     }
     c.allowance.clear();
     c.allowance.resize(nb, f64::INFINITY);
+    c.buyer_short.clear();
+    c.buyer_short.resize(nb, false);
     c.remaining.clear();
     c.saturated.clear();
     for j in 0..p {
@@ -537,6 +541,7 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
                 c.pending[k] = 0.0;
                 if c.short[k] > 0.0 {
                     any_short = true;
+                    c.buyer_short[b] = true;
                     // Unallocated foreign requests give their allowance back.
                     if let Some(m) = c.buyers[b].mandate
                         && !offer.domestic[j]
@@ -557,6 +562,9 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
             return;
         }
         for b in 0..nb {
+            if !std::mem::take(&mut c.buyer_short[b]) {
+                continue; // Nothing of this buyer's was rationed this round.
+            }
             let mandated = c.buyers[b].mandate.is_some();
             let tiny = NEGLIGIBLE * c.buyers[b].demand_h100e;
             // Spill is linear in the amount, so a buyer's shortfalls are pooled:
