@@ -105,14 +105,27 @@ pub fn critical<T>(f: impl FnOnce() -> T) -> T {
 /// Removes every registered temporary path; returns the registry's lock,
 /// still held, so that nothing starts a commit before the process exits.
 fn remove_registered() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    remove_registered_where(|_| true)
+}
+
+/// Removes (and forgets) the registered temporary paths that `select`
+/// picks; returns the registry's lock, still held. The unit test removes only
+/// its own paths: other tests running in parallel register theirs too.
+fn remove_registered_where(
+    select: impl Fn(&Path) -> bool,
+) -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     let mut list = lock();
-    for p in list.drain(..) {
-        if p.is_dir() {
-            let _ = std::fs::remove_dir_all(&p);
-        } else {
-            let _ = std::fs::remove_file(&p);
+    list.retain(|p| {
+        if !select(p) {
+            return true;
         }
-    }
+        if p.is_dir() {
+            let _ = std::fs::remove_dir_all(p);
+        } else {
+            let _ = std::fs::remove_file(p);
+        }
+        false
+    });
     list
 }
 
@@ -152,7 +165,8 @@ mod tests {
         register_temporary(&dir);
         register_temporary(&file);
         register_temporary(&tmp.join("never-created"));
-        drop(remove_registered());
+        // Only this test's paths: a chart test may have a file registered now.
+        drop(remove_registered_where(|p| p.starts_with(&tmp)));
         assert!(!dir.exists() && !file.exists());
         assert!(tmp.join("keep.csv").exists());
         assert!(!lock().iter().any(|p| p.starts_with(&tmp)));
