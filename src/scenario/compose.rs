@@ -80,11 +80,26 @@ pub struct ComposedScenario {
 }
 
 /// Reads a file as UTF-8 text; the error is the reason, for a message.
+/// Largest scenario file read, bytes.
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+
 pub(crate) fn read_text(path: &Path) -> Result<String, String> {
     if path.is_dir() {
         return Err("it is a folder, not a file".into());
     }
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    // A scenario is a few KB; the cap keeps a wrong path (`/dev/zero`, a
+    // data file) from filling memory before it is refused.
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SCENARIO_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(format!(
+            "it is larger than {} MiB; a scenario file is a few KB of TOML",
+            MAX_SCENARIO_BYTES >> 20
+        ));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();

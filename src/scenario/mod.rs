@@ -12,8 +12,8 @@ mod recover;
 mod resolve;
 
 pub use compose::{
-    BUILTIN_BASELINE_REF, ComposedScenario, load_scenario, load_scenario_with, parse_scenario,
-    parse_scenario_with,
+    BUILTIN_BASELINE_REF, ComposedScenario, MAX_SCENARIO_BYTES, load_scenario, load_scenario_with,
+    parse_scenario, parse_scenario_with,
 };
 pub use error::{Problem, ScenarioError, edit_distance, line_column, nearest};
 pub use month::YearMonth;

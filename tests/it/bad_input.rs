@@ -994,7 +994,14 @@ fn unreadable_scenario_files_are_refused() {
     let dir = tmp.path();
     std::fs::create_dir(dir.join("folder.toml")).expect("mkdir");
     std::fs::write(dir.join("latin1.toml"), b"[scenario]\nname = \"caf\xe9\"\n").expect("write");
-    for (file, expect) in [
+    // Larger than any scenario: refused before it is read into memory whole.
+    let huge = vec![b'#'; (tradeflow::scenario::MAX_SCENARIO_BYTES + 10) as usize];
+    std::fs::write(dir.join("huge.toml"), huge).expect("write");
+    let mut cases = vec![
+        (
+            "huge.toml",
+            vec!["cannot read scenario file huge.toml", "larger than 16 MiB"],
+        ),
         (
             "missing.toml",
             vec!["cannot read scenario file missing.toml", "No such file"],
@@ -1014,7 +1021,15 @@ fn unreadable_scenario_files_are_refused() {
                 "invalid byte 0xe9 at line 2, column 12",
             ],
         ),
-    ] {
+    ];
+    // An endless device (a slip of the shell) is refused too, not read for ever.
+    if std::path::Path::new("/dev/zero").exists() {
+        cases.push((
+            "/dev/zero",
+            vec!["cannot read scenario file /dev/zero", "larger than 16 MiB"],
+        ));
+    }
+    for (file, expect) in cases {
         for args in [
             &["check", file][..],
             &["run", file, "--out", "out", "--quiet"][..],
