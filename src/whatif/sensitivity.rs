@@ -503,11 +503,21 @@ fn sensitivity_in(
             i + 1,
             e.input,
             opts.swing.name(),
-            number(opts.swing.of(e)),
+            short_number(opts.swing.of(e)),
             e.spearman.unwrap_or(0.0)
         ));
     }
     Ok(SensitivityReport { folder, lines })
+}
+
+/// A swing for the console: four significant figures (the CSV keeps them all).
+fn short_number(x: f64) -> String {
+    let a = x.abs();
+    if a != 0.0 && !(1e-3..1e5).contains(&a) {
+        format!("{x:+.3e}")
+    } else {
+        format!("{x:+.4}")
+    }
 }
 
 /// The columns of `sensitivity.csv`.
