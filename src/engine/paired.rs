@@ -18,16 +18,13 @@
 use super::metrics::{
     MetricLayout, Scratch, SeriesName, SliceSink, horizon_metrics, month_metrics,
 };
-use super::run::{EngineError, Progress, RunSettings};
+use super::run::{BLOCK_TRIALS, EngineError, Progress, RunSettings, column_stats};
 use super::stats::Stats;
 use crate::model::{Model, TrialRecord, Workspace};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Trials per parallel work item (as in the plain run).
-const BLOCK_TRIALS: usize = 16;
 
 /// Relative size below which a difference is rounding noise.
 pub const TIE_TOLERANCE: f64 = 1e-9;
@@ -450,22 +447,7 @@ pub fn run_paired(
         if let Some((_, err)) = first_error.lock().unwrap_or_else(|e| e.into_inner()).take() {
             return Err(err);
         }
-        let stats: Vec<DeltaStats> = (0..stride)
-            .into_par_iter()
-            .map_init(
-                || Vec::with_capacity(n),
-                |buf: &mut Vec<f64>, col| {
-                    buf.clear();
-                    for first in (0..n).step_by(BLOCK_TRIALS) {
-                        let len = BLOCK_TRIALS.min(n - first);
-                        let base_at = first * stride + col * len;
-                        buf.extend_from_slice(&store[base_at..base_at + len]);
-                    }
-                    DeltaStats::of(buf)
-                },
-            )
-            .collect();
-        monthly_stats.extend(stats);
+        monthly_stats.extend(column_stats(&store, n, stride, DeltaStats::of));
     }
 
     // Columns were laid out alternative after alternative, series after

@@ -17,8 +17,8 @@ use rayon::prelude::*;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Trials per parallel work item.
-const BLOCK_TRIALS: usize = 16;
+/// Trials per parallel work item, as in the plain run.
+use super::run::BLOCK_TRIALS;
 
 /// Which value of a trial to record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

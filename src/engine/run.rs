@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Trials per parallel work item.
-const BLOCK_TRIALS: usize = 16;
+pub(crate) const BLOCK_TRIALS: usize = 16;
 
 /// Default memory budget for the per-month values kept at once.
 pub const DEFAULT_MEMORY_BUDGET_BYTES: usize = 768 << 20;
@@ -126,6 +126,34 @@ pub fn drawn_inputs(sc: &Scenario) -> Vec<usize> {
         .enumerate()
         .filter(|(_, i)| !matches!(i.distribution, Distribution::Constant(_)))
         .map(|(k, _)| k)
+        .collect()
+}
+
+/// Summarises every column of a block-major store (`n` trials in blocks of
+/// [`BLOCK_TRIALS`], `[column][trial]` inside each block, `stride` columns),
+/// in parallel over columns. Each column is gathered in trial order, so the
+/// result does not depend on the thread count.
+pub(crate) fn column_stats<S: Send>(
+    store: &[f64],
+    n: usize,
+    stride: usize,
+    of: impl Fn(&[f64]) -> S + Sync,
+) -> Vec<S> {
+    (0..stride)
+        .into_par_iter()
+        .map_init(
+            || Vec::with_capacity(n),
+            |buf: &mut Vec<f64>, col| {
+                buf.clear();
+                // Blocks in order, trials in order within each block.
+                for first in (0..n).step_by(BLOCK_TRIALS) {
+                    let len = BLOCK_TRIALS.min(n - first);
+                    let base = first * stride + col * len;
+                    buf.extend_from_slice(&store[base..base + len]);
+                }
+                of(buf)
+            },
+        )
         .collect()
 }
 
@@ -296,23 +324,7 @@ pub fn run_scenario(
             return Err(err);
         }
         // Statistics of every (series, month) column of this pass, in trial order.
-        let stats: Vec<Stats> = (0..stride)
-            .into_par_iter()
-            .map_init(
-                || Vec::with_capacity(n),
-                |buf: &mut Vec<f64>, col| {
-                    buf.clear();
-                    // Blocks in order, trials in order within each block.
-                    for first in (0..n).step_by(BLOCK_TRIALS) {
-                        let len = BLOCK_TRIALS.min(n - first);
-                        let base = first * stride + col * len;
-                        buf.extend_from_slice(&store[base..base + len]);
-                    }
-                    Stats::of(buf)
-                },
-            )
-            .collect();
-        monthly.extend(stats);
+        monthly.extend(column_stats(&store, n, stride, Stats::of));
     }
     let horizon: Vec<Stats> = (0..n_horizon)
         .into_par_iter()
