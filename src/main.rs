@@ -58,6 +58,13 @@ enum Command {
 struct RunArgs {
     /// Scenario files; none runs the built-in baseline.
     scenarios: Vec<PathBuf>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// Options shared by run, compare, sweep and sensitivity.
+#[derive(Args)]
+struct CommonArgs {
     /// Trials per scenario (overrides the files).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     trials: Option<u64>,
@@ -77,35 +84,6 @@ struct RunArgs {
     #[arg(long)]
     quiet: bool,
     /// Memory for per-month values, MiB (default 768); above it trials are re-run per group of series.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(16..=1_048_576))]
-    memory_mib: Option<u32>,
-    /// Override one value of every scenario after `extends`, e.g. product.H200.price=30000 (repeatable, applied in order).
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    set: Vec<String>,
-}
-
-/// Options shared by compare, sweep and sensitivity (as for run).
-#[derive(Args)]
-struct CommonArgs {
-    /// Trials (overrides the files).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
-    trials: Option<u64>,
-    /// Seed (overrides the files).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    threads: Option<u16>,
-    /// Results folder.
-    #[arg(long, default_value = "outputs")]
-    out: PathBuf,
-    /// Chart formats: png, svg, or none.
-    #[arg(long, value_delimiter = ',', default_value = "png,svg")]
-    charts: Vec<ChartChoice>,
-    /// No progress bar.
-    #[arg(long)]
-    quiet: bool,
-    /// Memory for per-month values, MiB (default 768).
     #[arg(long, value_parser = clap::value_parser!(u32).range(16..=1_048_576))]
     memory_mib: Option<u32>,
     /// Override one value of every scenario after `extends`, e.g. product.H200.price=30000 (repeatable, applied in order).
@@ -245,17 +223,18 @@ fn main() -> ExitCode {
         say_err(&format!("warning: cannot watch for Ctrl-C: {e}"));
     }
     let result = match cli.command {
-        Command::Run(a) => app::parse_overrides(&a.set).and_then(|overrides| {
+        Command::Run(a) => app::parse_overrides(&a.common.set).and_then(|overrides| {
+            let c = a.common.options();
             let opts = RunOptions {
                 scenarios: a.scenarios,
-                trials: a.trials,
-                seed: a.seed,
-                threads: a.threads.map(usize::from),
-                out: a.out,
-                charts: formats(&a.charts),
-                quiet: a.quiet,
-                memory_mib: a.memory_mib.map(|m| m as usize),
-                command: std::env::args().collect(),
+                trials: c.trials,
+                seed: c.seed,
+                threads: c.threads,
+                out: c.out,
+                charts: c.charts,
+                quiet: c.quiet,
+                memory_mib: c.memory_mib,
+                command: c.command,
                 overrides,
             };
             app::run(&opts, &STOP).map(|report| {

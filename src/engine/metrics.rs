@@ -201,6 +201,31 @@ pub fn month_metrics(
     }
 }
 
+/// Writes every month's metrics of the trial in `rec` into `out`, month by
+/// month (`n_series` values a month, in [`MetricLayout::monthly`] order), and
+/// returns the month and series of the first value that is not finite.
+pub fn all_month_metrics(
+    sc: &Scenario,
+    rec: &TrialRecord,
+    scratch: &mut Scratch,
+    out: &mut [f64],
+    n_series: usize,
+) -> Option<(usize, usize)> {
+    for t in 0..rec.months {
+        month_metrics(
+            sc,
+            rec,
+            t,
+            scratch,
+            &mut SliceSink::new(&mut out[t * n_series..]),
+        );
+    }
+    out[..rec.months * n_series]
+        .iter()
+        .position(|x| !x.is_finite())
+        .map(|bad| (bad / n_series, bad % n_series))
+}
+
 /// Emits the metrics over the whole horizon.
 pub fn horizon_metrics(
     sc: &Scenario,

@@ -16,7 +16,7 @@
 //! fit the budget, and the trials are run again for the next group.
 
 use super::metrics::{
-    MetricLayout, Scratch, SeriesName, SliceSink, horizon_metrics, month_metrics,
+    MetricLayout, Scratch, SeriesName, SliceSink, all_month_metrics, horizon_metrics,
 };
 use super::run::{BLOCK_TRIALS, EngineError, Progress, RunSettings, column_stats};
 use super::stats::Stats;
@@ -343,17 +343,13 @@ pub fn run_paired(
                 for local in 0..count {
                     let trial = (first + local) as u64;
                     base_model.run_trial(trial, &mut st.ws, &mut st.base_rec);
-                    for t in 0..months {
-                        month_metrics(
-                            base,
-                            &st.base_rec,
-                            t,
-                            &mut st.scratch,
-                            &mut SliceSink::new(&mut st.base_months[t * nb_m..]),
-                        );
-                    }
-                    if let Some(bad) = st.base_months.iter().position(|x| !x.is_finite()) {
-                        let (t, s) = (bad / nb_m, bad % nb_m);
+                    if let Some((t, s)) = all_month_metrics(
+                        base,
+                        &st.base_rec,
+                        &mut st.scratch,
+                        &mut st.base_months,
+                        nb_m,
+                    ) {
                         report(base, trial, base.month_label(t), &base_layout.monthly[s]);
                     }
                     if with_table {
@@ -373,20 +369,16 @@ pub fn run_paired(
                         }
                         let na_m = alt_layouts[k].monthly.len();
                         alt_models[k].run_trial(trial, &mut st.ws, &mut st.alt_rec);
-                        for t in 0..months {
-                            month_metrics(
-                                alt,
-                                &st.alt_rec,
-                                t,
-                                &mut st.scratch,
-                                &mut SliceSink::new(&mut st.alt_months[t * na_m..]),
-                            );
-                        }
-                        let alt_vals = &st.alt_months[..months * na_m];
-                        if let Some(bad) = alt_vals.iter().position(|x| !x.is_finite()) {
-                            let (t, s) = (bad / na_m, bad % na_m);
+                        if let Some((t, s)) = all_month_metrics(
+                            alt,
+                            &st.alt_rec,
+                            &mut st.scratch,
+                            &mut st.alt_months,
+                            na_m,
+                        ) {
                             report(alt, trial, alt.month_label(t), &alt_layouts[k].monthly[s]);
                         }
+                        let alt_vals = &st.alt_months[..months * na_m];
                         // Column-major inside the block, as in the plain run.
                         for (i, c) in cols.iter().enumerate().filter(|(_, c)| c.alt == k) {
                             for t in 0..months {

@@ -7,7 +7,7 @@
 //! Memory: the rows themselves, `8 · trials · columns` bytes.
 
 use super::metrics::{
-    MetricLayout, Scratch, SeriesName, SliceSink, horizon_metrics, month_metrics,
+    MetricLayout, Scratch, SeriesName, SliceSink, all_month_metrics, horizon_metrics, month_metrics,
 };
 use super::run::{EngineError, Progress, RunSettings, drawn_inputs};
 use super::stats::Stats;
@@ -233,17 +233,7 @@ pub fn run_horizon(
                 let trial = (first + local) as u64;
                 model.run_trial(trial, ws, rec);
                 // Checked as the full run checks them, in the same order.
-                for t in 0..months {
-                    month_metrics(
-                        sc,
-                        rec,
-                        t,
-                        scratch,
-                        &mut SliceSink::new(&mut month_buf[t * n_monthly..]),
-                    );
-                }
-                if let Some(bad) = month_buf.iter().position(|x| !x.is_finite()) {
-                    let (t, s) = (bad / n_monthly, bad % n_monthly);
+                if let Some((t, s)) = all_month_metrics(sc, rec, scratch, month_buf, n_monthly) {
                     report(trial, sc.month_label(t), &layout.monthly[s]);
                 }
                 let row = &mut rows[local * width..(local + 1) * width];

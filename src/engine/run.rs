@@ -11,7 +11,7 @@
 //! gives the same values). The per-trial table (drawn inputs, shock months,
 //! horizon metrics) is kept whole.
 
-use super::metrics::{MetricLayout, Scratch, SliceSink, horizon_metrics, month_metrics};
+use super::metrics::{MetricLayout, Scratch, SliceSink, all_month_metrics, horizon_metrics};
 use super::stats::Stats;
 use crate::model::{Model, TrialRecord, Workspace};
 use crate::sampling::Distribution;
@@ -253,17 +253,7 @@ pub fn run_scenario(
             for local in 0..count {
                 let trial = (first + local) as u64;
                 model.run_trial(trial, ws, rec);
-                for t in 0..months {
-                    month_metrics(
-                        sc,
-                        rec,
-                        t,
-                        scratch,
-                        &mut SliceSink::new(&mut month_buf[t * n_monthly..]),
-                    );
-                }
-                if let Some(bad) = month_buf.iter().position(|x| !x.is_finite()) {
-                    let (t, s) = (bad / n_monthly, bad % n_monthly);
+                if let Some((t, s)) = all_month_metrics(sc, rec, scratch, month_buf, n_monthly) {
                     report_non_finite(trial, sc.month_label(t), &layout.monthly[s]);
                 }
                 // Column-major inside the block (`[column][trial]`), so that
