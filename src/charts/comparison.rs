@@ -3,14 +3,14 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, VPos};
 
 use super::read::{Comparison, Quantiles};
 use super::render::{Chart, DrawErr};
+use super::rows::{
+    RowChart, RowPanel, draw_median_dot, draw_panel_grid, draw_row_panel, draw_whisker,
+};
 use super::style::{
-    AXIS, AxisLabels, GRID, LegendItem, MUTED, PAGE_MARGIN, Swatch, TEXT, Ticked, bold,
-    draw_axis_labels, draw_legend, draw_text, ellipsize, entity_colour, font, legend_height,
-    nice_axis, page, text_width,
+    LegendItem, PAGE_MARGIN, Swatch, draw_legend, entity_colour, legend_height, page,
 };
 
 /// One small panel: a metric for every scenario and entity.
@@ -168,21 +168,9 @@ impl Chart for ComparisonChart {
         let (legend_area, grid) = body.split_vertically(legend_h);
         draw_legend(&legend_area, &self.legend)?;
 
-        let cols = self.panels.len().min(2);
-        let rows = self.panels.len().div_ceil(2);
-        let cells = grid.split_evenly((rows, cols));
-        for (i, (panel, cell)) in self.panels.iter().zip(&cells).enumerate() {
-            // Gutter between columns and rows.
-            let (l, r) = if cols == 2 && i % 2 == 0 {
-                (0, 24)
-            } else if cols == 2 {
-                (24, 0)
-            } else {
-                (0, 0)
-            };
-            let b = if i / 2 + 1 < rows { 16 } else { 0 };
-            self.draw_panel(&cell.margin(4, b, l, r), panel)?;
-        }
+        draw_panel_grid(&grid, &self.panels, |cell, panel| {
+            self.draw_panel(cell, panel)
+        })?;
         Ok(())
     }
 }
@@ -193,89 +181,24 @@ impl ComparisonChart {
         area: &DrawingArea<DB, Shift>,
         panel: &DotPanel,
     ) -> Result<(), DrawErr> {
-        const CAPTION_H: u32 = 38;
-        let (w, _) = area.dim_in_pixel();
-        draw_text(
+        let values = panel.values.iter().flatten().flatten();
+        draw_row_panel(
             area,
             &panel.caption,
-            (4, CAPTION_H as i32 / 2),
-            &bold(21.0, TEXT),
-            (HPos::Left, VPos::Center),
-        )?;
-        let plot_area = area.split_vertically(CAPTION_H).1;
+            &self.scenarios,
+            values,
+            |chart, rows| self.draw_dots(chart, rows, panel),
+        )
+    }
 
-        // Scenario labels on the left, shortened if very long.
-        let label_style = font(19.0, TEXT);
-        let max_label = (w as f64 * 0.36) as u32;
-        let labels: Vec<String> = self
-            .scenarios
-            .iter()
-            .map(|s| ellipsize(area, s, &label_style, max_label))
-            .collect();
-        let label_w = labels
-            .iter()
-            .map(|l| text_width(area, l, &label_style))
-            .max()
-            .unwrap_or(40);
-
-        let (lo, hi) = panel
-            .values
-            .iter()
-            .flatten()
-            .flatten()
-            .flat_map(|q| [q.p5, q.p50, q.p95])
-            .filter(|v| v.is_finite())
-            .fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-        let x = nice_axis(lo, hi, 5);
-
-        let n = self.scenarios.len().max(1);
-        // Scenario i sits at y = n-1-i so the first scenario is on top.
-        let centres: Vec<f64> = (0..n).map(|i| i as f64).collect();
-        let mut chart = ChartBuilder::on(&plot_area)
-            .margin_top(6)
-            .margin_right(24)
-            .x_label_area_size(40)
-            .y_label_area_size(label_w + 18)
-            .build_cartesian_2d(
-                Ticked::new(x.lo, x.hi, &x.ticks),
-                Ticked::new(-0.5, n as f64 - 0.5, &centres),
-            )?;
-        let hidden = label_style.color(&TRANSPARENT);
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .bold_line_style(GRID.stroke_width(1))
-            .light_line_style(TRANSPARENT)
-            .axis_style(AXIS.stroke_width(1))
-            .set_all_tick_mark_size(5)
-            .label_style(hidden)
-            .draw()?;
-        draw_axis_labels(
-            &plot_area,
-            &chart,
-            &AxisLabels {
-                x: x.ticks.iter().map(|&t| (t, x.label(t))).collect(),
-                // Scenario i sits at y = n-1-i.
-                y: labels
-                    .iter()
-                    .enumerate()
-                    .map(|(i, l)| ((n - 1 - i) as f64, l.clone()))
-                    .collect(),
-                x_style: font(19.0, MUTED),
-                y_style: label_style.clone(),
-                y_desc: None,
-            },
-        )?;
-
-        // Light separators between scenario rows.
-        for k in 1..n {
-            let yk = k as f64 - 0.5;
-            chart.draw_series(std::iter::once(PathElement::new(
-                vec![(x.lo, yk), (x.hi, yk)],
-                GRID.stroke_width(1),
-            )))?;
-        }
-
+    /// Each scenario's row: a median dot with its 90 % whisker per entity.
+    fn draw_dots<DB: DrawingBackend>(
+        &self,
+        chart: &mut RowChart<'_, DB>,
+        rows: &RowPanel<'_, DB>,
+        panel: &DotPanel,
+    ) -> Result<(), DrawErr> {
+        let (x, n) = (&rows.x, rows.n);
         let k = panel.entities.len();
         // Entities are spread vertically within a row, first on top.
         let spread = if k > 1 {
@@ -299,20 +222,10 @@ impl ComparisonChart {
                     centre
                 };
                 if let Some((lo, hi)) = q.band90() {
-                    let (lo, hi) = (clamp(lo), clamp(hi));
-                    let style = colour.stroke_width(3);
-                    chart.draw_series([
-                        PathElement::new(vec![(lo, y), (hi, y)], style),
-                        PathElement::new(vec![(lo, y - cap), (lo, y + cap)], style),
-                        PathElement::new(vec![(hi, y - cap), (hi, y + cap)], style),
-                    ])?;
+                    draw_whisker(chart, (clamp(lo), clamp(hi)), y, cap, *colour)?;
                 }
                 if q.p50.is_finite() {
-                    let p = (clamp(q.p50), y);
-                    chart.draw_series([
-                        Circle::new(p, 7, colour.filled()),
-                        Circle::new(p, 7, WHITE.stroke_width(2)),
-                    ])?;
+                    draw_median_dot(chart, (clamp(q.p50), y), 7, *colour)?;
                 }
             }
         }

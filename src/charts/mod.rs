@@ -12,6 +12,7 @@ mod market_share;
 mod read;
 mod render;
 mod revenue;
+mod rows;
 mod style;
 mod sweep;
 mod text;
