@@ -12,6 +12,10 @@
 //! moves the seeds. CI runs the faster slices: `invariants::
 //! invariants_hold_in_random_scenarios` (256), the extremes proptest (64) and
 //! the mutation proptest (256).
+//!
+//! `dump_scenarios` writes the same random and extreme scenario files to a
+//! folder, to check that a speed-up leaves every result byte-identical
+//! (run them through the old and the new binary and compare the files).
 
 use crate::extremes::{extreme_strategy, extreme_text};
 use crate::invariants::check_scenario;
@@ -152,4 +156,30 @@ fn invariants_at_scale() {
         outcomes.into_inner().unwrap_or_default(),
         started.elapsed()
     );
+}
+
+/// Writes random valid scenarios (`random-N.toml`) and extreme ones
+/// (`extreme-N.toml`) to `TRADEFLOW_DUMP_DIR`, `TRADEFLOW_SCALE` of each.
+#[test]
+#[ignore = "a tool: TRADEFLOW_DUMP_DIR=DIR cargo test -- --ignored dump_scenarios"]
+fn dump_scenarios() {
+    let Ok(dir) = std::env::var("TRADEFLOW_DUMP_DIR") else {
+        panic!("set TRADEFLOW_DUMP_DIR to the folder to write to");
+    };
+    let dir = std::path::Path::new(&dir);
+    std::fs::create_dir_all(dir).expect("create the dump folder");
+    let n = env_u64("TRADEFLOW_SCALE", 300);
+    let strategy = extreme_strategy();
+    for seed in 0..n {
+        let text = crate::random_scenarios::random_scenario(seed);
+        std::fs::write(dir.join(format!("random-{seed}.toml")), text).expect("write");
+        let mut bytes = [0u8; 32];
+        bytes[..8].copy_from_slice(&seed.to_le_bytes());
+        let mut runner = TestRunner::new_with_rng(
+            Config::default(),
+            TestRng::from_seed(RngAlgorithm::ChaCha, &bytes),
+        );
+        let x = strategy.new_tree(&mut runner).expect("a value").current();
+        std::fs::write(dir.join(format!("extreme-{seed}.toml")), extreme_text(&x)).expect("write");
+    }
 }
