@@ -21,6 +21,8 @@ pub struct Model<'a> {
     shock_keys: Vec<StreamKey>,
     timelines: Timelines,
     durations: Vec<Option<i64>>,
+    /// Months where a scheduled rule starts or ends or a product launches.
+    fixed_policy_changes: Vec<i64>,
 }
 
 /// Everything one trial produced, month-major: `x[t * P + j]` per product,
@@ -70,6 +72,7 @@ impl TrialRecord {
         self.n_segments = s;
         self.inputs.resize(n_inputs, 0.0);
         self.shock_months.resize(n_shocks, -1);
+        // Every month writes every cell of these, so old values need no clearing.
         for v in [
             &mut self.units,
             &mut self.compute_h100e,
@@ -80,7 +83,6 @@ impl TrialRecord {
             &mut self.production_units,
             &mut self.inventory_units,
         ] {
-            v.clear();
             v.resize(months * p, 0.0);
         }
         for v in [
@@ -89,7 +91,6 @@ impl TrialRecord {
             &mut self.segment_unmet_h100e,
             &mut self.segment_mandate_cut_h100e,
         ] {
-            v.clear();
             v.resize(months * s, 0.0);
         }
     }
@@ -121,6 +122,22 @@ pub struct Workspace {
     list_usd: Vec<f64>,
     monthly_price_factor: Vec<f64>,
     fee: Vec<f64>,
+    /// `1 − (1 − φ) f`: the vendor's net per list dollar.
+    fee_keep: Vec<f64>,
+    /// `1 − f`: buyers pay the net grossed up by the fee.
+    fee_divisor: Vec<f64>,
+    /// Units the export rule and supply allow a month (before the import rule's cumulative cap).
+    policy_cap_units: Vec<f64>,
+    /// Months (sorted) in which the policy in force may change this trial.
+    policy_changes: Vec<i64>,
+    /// Whether some segment may buy the product under the policy in force.
+    product_available: Vec<bool>,
+    /// The mandate binding each segment's mandated part, under the policy in force.
+    segment_mandate: Vec<Option<BuyerMandate>>,
+    /// The share of each segment that complies with its mandate (0 without one).
+    segment_compliance: Vec<f64>,
+    /// `exp((1 − σ) x_j − max)` of the segment's reference price index, per product.
+    reference_term: Vec<f64>,
     launched: Vec<bool>,
     import_rule: Vec<Option<RuleSource>>,
     export_open: Vec<bool>,
@@ -161,6 +178,7 @@ impl<'a> Model<'a> {
                 .collect(),
             timelines: Timelines::new(scenario),
             durations: scenario.shocks.iter().map(|s| s.duration_months).collect(),
+            fixed_policy_changes: fixed_policy_changes(scenario),
         }
     }
 
@@ -222,8 +240,12 @@ impl<'a> Model<'a> {
         self.streams.draw_all(trial, &mut rec.inputs);
         let v = &rec.inputs;
 
-        // Shocks: one uniform each.
+        // Shocks: one uniform each. A fired shock's rule starts and (with a
+        // duration) ends at months where the policy must be looked up again.
         ws.fired.clear();
+        ws.policy_changes.clear();
+        ws.policy_changes
+            .extend_from_slice(&self.fixed_policy_changes);
         for (i, sh) in sc.shocks.iter().enumerate() {
             let m = shock_month(
                 sh.trigger,
@@ -233,7 +255,16 @@ impl<'a> Model<'a> {
             );
             ws.fired.push(m);
             rec.shock_months[i] = m.unwrap_or(-1);
+            if let Some(k) = m {
+                ws.policy_changes.push(k);
+                if let Some(d) = self.durations[i] {
+                    ws.policy_changes
+                        .push(k.saturating_add(d - 1).saturating_add(1));
+                }
+            }
         }
+        ws.policy_changes.sort_unstable();
+        ws.policy_changes.dedup();
 
         // Per-trial state.
         ws.cap_left.clear();
@@ -284,7 +315,11 @@ impl<'a> Model<'a> {
             &mut ws.ln_quality_price,
             &mut ws.ln_reference_quality_price,
             &mut ws.fee,
+            &mut ws.fee_keep,
+            &mut ws.fee_divisor,
+            &mut ws.policy_cap_units,
             &mut ws.production,
+            &mut ws.reference_term,
         ] {
             buf.clear();
             buf.resize(np, 0.0);
@@ -295,14 +330,21 @@ impl<'a> Model<'a> {
         ws.export_open.resize(np, false);
         ws.import_rule.clear();
         ws.import_rule.resize(np, None);
+        ws.product_available.clear();
+        ws.product_available.resize(np, false);
         ws.segment_available.clear();
         ws.segment_available.resize(ns * np, false);
         ws.segment_weight.clear();
         ws.segment_weight.resize(ns * np, 0.0);
+        ws.segment_mandate.clear();
+        ws.segment_mandate.resize(ns, None);
+        ws.segment_compliance.clear();
+        ws.segment_compliance.resize(ns, 0.0);
 
         let d = &sc.demand;
         let d0 = v[d.initial_h100e.0];
         let growth = v[d.annual_growth.0];
+        let ln_growth = (1.0 + growth).ln();
         let vol = v[d.monthly_volatility.0];
         let eta = v[d.price_elasticity.0];
         let standard_normal = Distribution::Normal {
@@ -313,112 +355,83 @@ impl<'a> Model<'a> {
         };
         let mut walk = self.walk_key.open(trial);
         let mut ln_walk = 0.0;
+        let mut next_change = 0;
 
         for t in 0..months {
             let ti = t as i64;
+            // Policy (launches, rules in force, availability, mandates) only
+            // changes at the months collected above: look it up there alone.
+            if t == 0 || ws.policy_changes.get(next_change) == Some(&ti) {
+                while ws.policy_changes.get(next_change).is_some_and(|&m| m <= ti) {
+                    next_change += 1;
+                }
+                self.apply_policy(ti, ws, v);
+            }
+
             // Demand: growth times a mean-one geometric random walk.
             if t > 0 && vol > 0.0 {
                 ln_walk += vol * standard_normal.quantile(walk.next_uniform()) - 0.5 * vol * vol;
             }
-            let demand_t = d0 * ((ti as f64 / 12.0) * (1.0 + growth).ln()).exp() * ln_walk.exp();
+            let demand_t = d0 * ((ti as f64 / 12.0) * ln_growth).exp() * ln_walk.exp();
 
-            // Products: launch, rules, caps, prices.
+            // Products: prices and caps.
+            let row = t * np..(t + 1) * np;
+            ws.ln_reference_range = (f64::INFINITY, f64::NEG_INFINITY);
             for (j, p) in sc.products.iter().enumerate() {
-                let launched = ti >= p.launch_month;
-                ws.launched[j] = launched;
+                let launched = ws.launched[j];
                 let list = ws.list_usd[j];
                 ws.list_usd[j] *= ws.monthly_price_factor[j];
                 let ln_reference = ws.ln_base_quality_price[j] + ti as f64 / 12.0 * ws.ln_trend[j];
                 ws.ln_reference_quality_price[j] = ln_reference;
-                let (mut fee, mut pass) = (0.0, 0.0);
-                let mut cap = f64::INFINITY;
-                ws.export_open[j] = true;
-                ws.import_rule[j] = None;
-                ws.production[j] = 0.0;
-                if p.domestic {
+                if launched {
+                    ws.ln_reference_range = (
+                        ws.ln_reference_range.0.min(ln_reference),
+                        ws.ln_reference_range.1.max(ln_reference),
+                    );
+                }
+                let fee = ws.fee[j];
+                let cap = if p.domestic {
+                    ws.production[j] = 0.0;
                     if let (Some(prod), true) = (&p.production, launched) {
                         ws.production[j] =
                             (production_units(&prod.curve, v, ti) * v[prod.scale.0]).max(0.0);
                     }
-                    cap = if launched {
+                    if launched {
                         ws.production[j] + ws.inventory[j]
                     } else {
                         0.0
-                    };
+                    }
+                } else if let Some(src) = ws.import_rule[j] {
+                    ws.policy_cap_units[j].min(ws.cap_left[self.cap_slot(src)])
                 } else {
-                    if let Some(s) = p.supply_units {
-                        cap = v[s.0];
-                    }
-                    if let Some(src) =
-                        rule_in_force(&self.timelines.export[j], &ws.fired, &self.durations, ti)
-                    {
-                        let r = self.export_rule(src);
-                        ws.export_open[j] = r.regime != ExportRegime::Banned;
-                        fee = r.revenue_fee.map_or(0.0, |f| v[f.0]).min(1.0 - 1e-9);
-                        pass = r.fee_pass_through.map_or(0.0, |f| v[f.0]);
-                        if r.regime == ExportRegime::Licensed {
-                            let quota = r.quota_units.map_or(f64::INFINITY, |q| v[q.0]);
-                            let rate = r.approval_rate.map_or(1.0, |a| v[a.0]);
-                            cap = cap.min(quota * rate);
-                        }
-                    }
-                    if let Some(src) =
-                        rule_in_force(&self.timelines.import[j], &ws.fired, &self.durations, ti)
-                    {
-                        ws.import_rule[j] = Some(src);
-                        cap = cap.min(ws.cap_left[self.cap_slot(src)]);
-                    }
-                }
+                    ws.policy_cap_units[j]
+                };
                 // The vendor nets list·(1 − (1 − φ) f); buyers pay that grossed up by the fee.
-                let buyer_price = list * (1.0 - (1.0 - pass) * fee) / (1.0 - fee);
-                ws.fee[j] = fee;
+                let buyer_price = list * ws.fee_keep[j] / ws.fee_divisor[j];
                 ws.cap_units[j] = cap.max(0.0);
                 ws.ln_quality_price[j] = if fee > 0.0 {
                     ln_reference + (buyer_price / list).ln()
                 } else {
                     ln_reference
                 };
-                rec.price_usd[t * np + j] = buyer_price;
-                rec.production_units[t * np + j] = ws.production[j];
+                rec.price_usd[row.start + j] = buyer_price;
+                rec.production_units[row.start + j] = ws.production[j];
+                rec.available[row.start + j] = if ws.product_available[j] { 1.0 } else { 0.0 };
+                rec.compute_h100e[row.start + j] = 0.0;
             }
 
-            // Segments: availability, price response, buyers.
+            // Segments: price response, buyers.
             ws.month_buyers.clear();
-            ws.ln_reference_range = (f64::INFINITY, f64::NEG_INFINITY);
-            for j in 0..np {
-                if ws.launched[j] {
-                    let x = ws.ln_reference_quality_price[j];
-                    ws.ln_reference_range = (
-                        ws.ln_reference_range.0.min(x),
-                        ws.ln_reference_range.1.max(x),
-                    );
-                }
-            }
             for (s, seg) in sc.segments.iter().enumerate() {
-                for j in 0..np {
-                    let open_import = match ws.import_rule[j] {
-                        None => true,
-                        Some(src) => {
-                            let r = self.import_rule(src);
-                            r.regime == ImportRegime::Open
-                                && r.segments.as_ref().is_none_or(|l| l.contains(&s))
-                        }
-                    };
-                    let ok = ws.launched[j] && ws.export_open[j] && open_import;
-                    ws.segment_available[s * np + j] = ok;
-                    if ok {
-                        rec.available[t * np + j] = 1.0;
-                    }
-                }
                 let sigma = v[seg.substitution_elasticity.0];
                 let mut demand_s = seg.share * demand_t;
-                // The segment's CES weights over its available products, relative
-                // to the largest: the clearing's targets, and for σ > 1 the terms
-                // of the price index too, so each exponential is taken once.
                 let rho = 1.0 - sigma;
                 let cobb_douglas = rho.abs() < 1e-9;
                 let avail = &ws.segment_available[s * np..(s + 1) * np];
                 let weight = &mut ws.segment_weight[s * np..(s + 1) * np];
+                // The segment's CES weights over its available products, relative
+                // to the largest: the clearing's targets, and for σ > 1 the terms
+                // of the price index too, so each exponential is taken once.
                 let mut max_log_weight = f64::NEG_INFINITY;
                 for j in 0..np {
                     if avail[j] {
@@ -431,10 +444,47 @@ impl<'a> Model<'a> {
                         max_log_weight = max_log_weight.max(w);
                     }
                 }
+                // The reference index P* (launched products at list price): its
+                // terms are the weights of the products sold without a fee when
+                // the largest term is the same, so those exponentials are shared.
+                let (least, greatest) = ws.ln_reference_range;
+                let mut ln_ref = f64::NAN;
+                let mut shared_max = None;
+                if eta != 0.0 {
+                    if cobb_douglas || least > greatest {
+                        ln_ref = ln_price_index(
+                            1.0 - rho,
+                            (0..np)
+                                .filter(|&j| ws.launched[j])
+                                .map(|j| ws.ln_reference_quality_price[j]),
+                        );
+                    } else {
+                        let max = if rho > 0.0 {
+                            rho * greatest
+                        } else {
+                            rho * least
+                        };
+                        let mut sum = 0.0;
+                        for j in 0..np {
+                            if ws.launched[j] {
+                                let e = (rho * ws.ln_reference_quality_price[j] - max).exp();
+                                ws.reference_term[j] = e;
+                                sum += e;
+                            }
+                        }
+                        ln_ref = (max + sum.ln()) / rho;
+                        shared_max = Some(max);
+                    }
+                }
+                let share_terms = shared_max == Some(max_log_weight);
                 let mut weight_sum = 0.0;
                 for j in 0..np {
                     weight[j] = if avail[j] {
-                        let w = (weight[j] - max_log_weight).exp();
+                        let w = if share_terms && ws.fee[j] == 0.0 {
+                            ws.reference_term[j]
+                        } else {
+                            (weight[j] - max_log_weight).exp()
+                        };
                         weight_sum += w;
                         w
                     } else {
@@ -442,13 +492,6 @@ impl<'a> Model<'a> {
                     };
                 }
                 if eta != 0.0 {
-                    let ln_ref = ln_reference_price_index(
-                        rho,
-                        ws.ln_reference_range,
-                        (0..np)
-                            .filter(|&j| ws.launched[j])
-                            .map(|j| ws.ln_reference_quality_price[j]),
-                    );
                     let ln_p = if sigma > 1.0 + 1e-9 {
                         // Substitutes: an unavailable product drops out (its term → 0).
                         // The same sum as `ln_price_index` over the available products.
@@ -476,33 +519,25 @@ impl<'a> Model<'a> {
                         // Prices never fall below list and the set only shrinks,
                         // so P ≥ P*: the response only ever lowers demand.
                         let gap = (ln_p - ln_ref).max(0.0);
-                        demand_s *= if ln_p.is_finite() {
-                            (eta * gap).exp()
-                        } else {
-                            0.0
-                        };
+                        // exp(η · 0) is exactly 1: no exponential needed.
+                        if !ln_p.is_finite() {
+                            demand_s *= 0.0;
+                        } else if gap != 0.0 {
+                            demand_s *= (eta * gap).exp();
+                        }
                     }
                 }
                 rec.segment_demand_h100e[t * ns + s] = demand_s;
-                let mandate =
-                    rule_in_force(&self.timelines.mandate[s], &ws.fired, &self.durations, ti)
-                        .map(|src| self.mandate(src))
-                        .map(|m| BuyerMandate {
-                            share: v[m.share.0],
-                            basis: m.basis,
-                        })
-                        .filter(|m| m.share > 0.0);
-                let compliance = if mandate.is_some() {
-                    v[seg.mandate_compliance.0]
-                } else {
-                    0.0
-                };
+                rec.segment_purchased_h100e[t * ns + s] = 0.0;
+                rec.segment_unmet_h100e[t * ns + s] = 0.0;
+                rec.segment_mandate_cut_h100e[t * ns + s] = 0.0;
+                let compliance = ws.segment_compliance[s];
                 if compliance > 0.0 {
                     let buyer = Buyer {
                         segment: s,
                         demand_h100e: compliance * demand_s,
                         sigma,
-                        mandate,
+                        mandate: ws.segment_mandate[s],
                     };
                     ws.month_buyers.push(buyer);
                 }
@@ -518,19 +553,11 @@ impl<'a> Model<'a> {
             }
 
             // Only products some segment may buy take part in the clearing.
-            ws.active.clear();
-            ws.offer_h100e.clear();
-            ws.offer_domestic.clear();
             ws.offer_cap_units.clear();
             ws.offer_ln_quality_price.clear();
-            for j in 0..np {
-                if rec.available[t * np + j] == 1.0 {
-                    ws.active.push(j);
-                    ws.offer_h100e.push(ws.h100e[j]);
-                    ws.offer_domestic.push(ws.domestic[j]);
-                    ws.offer_cap_units.push(ws.cap_units[j]);
-                    ws.offer_ln_quality_price.push(ws.ln_quality_price[j]);
-                }
+            for &j in &ws.active {
+                ws.offer_cap_units.push(ws.cap_units[j]);
+                ws.offer_ln_quality_price.push(ws.ln_quality_price[j]);
             }
             ws.clearing.reset(ws.active.len());
             for buyer in &ws.month_buyers {
@@ -581,6 +608,7 @@ impl<'a> Model<'a> {
                 } else {
                     ws.fee[j] * rec.gross_usd[k]
                 };
+                rec.inventory_units[k] = 0.0;
                 if ws.domestic[j] {
                     if ws.launched[j] {
                         ws.inventory[j] = (ws.production[j] + ws.inventory[j] - units).max(0.0);
@@ -593,30 +621,107 @@ impl<'a> Model<'a> {
             }
         }
     }
+
+    /// Looks up the policy in force in month `ti`: launches, each product's
+    /// export and import rule (fee, pass-through, the caps they set), what
+    /// each segment may buy and the mandate binding it, and the products
+    /// that take part in the clearing. Called only in months where some
+    /// rule starts or ends or a product launches.
+    fn apply_policy(&self, ti: i64, ws: &mut Workspace, v: &[f64]) {
+        let sc = self.scenario;
+        let np = sc.products.len();
+        for (j, p) in sc.products.iter().enumerate() {
+            ws.launched[j] = ti >= p.launch_month;
+            let (mut fee, mut pass) = (0.0, 0.0);
+            let mut cap = f64::INFINITY;
+            ws.export_open[j] = true;
+            ws.import_rule[j] = None;
+            if !p.domestic {
+                if let Some(s) = p.supply_units {
+                    cap = v[s.0];
+                }
+                if let Some(src) =
+                    rule_in_force(&self.timelines.export[j], &ws.fired, &self.durations, ti)
+                {
+                    let r = self.export_rule(src);
+                    ws.export_open[j] = r.regime != ExportRegime::Banned;
+                    fee = r.revenue_fee.map_or(0.0, |f| v[f.0]).min(1.0 - 1e-9);
+                    pass = r.fee_pass_through.map_or(0.0, |f| v[f.0]);
+                    if r.regime == ExportRegime::Licensed {
+                        let quota = r.quota_units.map_or(f64::INFINITY, |q| v[q.0]);
+                        let rate = r.approval_rate.map_or(1.0, |a| v[a.0]);
+                        cap = cap.min(quota * rate);
+                    }
+                }
+                ws.import_rule[j] =
+                    rule_in_force(&self.timelines.import[j], &ws.fired, &self.durations, ti);
+            }
+            ws.fee[j] = fee;
+            ws.fee_keep[j] = 1.0 - (1.0 - pass) * fee;
+            ws.fee_divisor[j] = 1.0 - fee;
+            ws.policy_cap_units[j] = cap;
+            ws.product_available[j] = false;
+        }
+        for s in 0..sc.segments.len() {
+            for j in 0..np {
+                let open_import = match ws.import_rule[j] {
+                    None => true,
+                    Some(src) => {
+                        let r = self.import_rule(src);
+                        r.regime == ImportRegime::Open
+                            && r.segments.as_ref().is_none_or(|l| l.contains(&s))
+                    }
+                };
+                let ok = ws.launched[j] && ws.export_open[j] && open_import;
+                ws.segment_available[s * np + j] = ok;
+                ws.product_available[j] |= ok;
+            }
+            let mandate = rule_in_force(&self.timelines.mandate[s], &ws.fired, &self.durations, ti)
+                .map(|src| self.mandate(src))
+                .map(|m| BuyerMandate {
+                    share: v[m.share.0],
+                    basis: m.basis,
+                })
+                .filter(|m| m.share > 0.0);
+            ws.segment_compliance[s] = if mandate.is_some() {
+                v[sc.segments[s].mandate_compliance.0]
+            } else {
+                0.0
+            };
+            ws.segment_mandate[s] = mandate;
+        }
+        ws.active.clear();
+        ws.offer_h100e.clear();
+        ws.offer_domestic.clear();
+        for j in 0..np {
+            if ws.product_available[j] {
+                ws.active.push(j);
+                ws.offer_h100e.push(ws.h100e[j]);
+                ws.offer_domestic.push(ws.domestic[j]);
+            }
+        }
+    }
 }
 
-/// [`ln_price_index`] of the launched products' reference prices, given the
-/// least and greatest of them: `(1 − σ) x` is monotone in `x`, so its
-/// largest term is known without a pass (the same number, bit for bit).
-fn ln_reference_price_index(
-    rho: f64,
-    (least, greatest): (f64, f64),
-    ln_quality_prices: impl Iterator<Item = f64> + Clone,
-) -> f64 {
-    if rho.abs() < 1e-9 || least > greatest {
-        return ln_price_index(1.0 - rho, ln_quality_prices);
+/// Months where the scheduled policy may change: every scheduled rule's
+/// first month and the month after its last, and every launch.
+fn fixed_policy_changes(sc: &Scenario) -> Vec<i64> {
+    let windows = sc
+        .export_rules
+        .iter()
+        .map(|r| r.window)
+        .chain(sc.import_rules.iter().map(|r| r.window))
+        .chain(sc.mandates.iter().map(|r| r.window));
+    let mut months: Vec<i64> = sc.products.iter().map(|p| p.launch_month).collect();
+    for w in windows {
+        months.push(w.from);
+        if let Some(u) = w.until {
+            months.push(u.saturating_add(1));
+        }
     }
-    let max = if rho > 0.0 {
-        rho * greatest
-    } else {
-        rho * least
-    };
-    let lse = max
-        + ln_quality_prices
-            .map(|x| (rho * x - max).exp())
-            .sum::<f64>()
-            .ln();
-    lse / rho
+    months.sort_unstable();
+    months.dedup();
+    months
 }
 
 /// Natural log of the CES price index `(Σ x^(1−σ))^(1/(1−σ))` from the
