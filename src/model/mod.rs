@@ -14,4 +14,4 @@ pub use invariants::{check_month, check_record};
 pub use market::{Buyer, BuyerMandate, Clearing, NEGLIGIBLE, ProductOffer, clear_market};
 pub use policy::{Candidate, RuleSource, Timelines, rule_in_force, shock_month};
 pub use production::production_units;
-pub use trial::{Model, MonthView, TrialRecord, Workspace, ln_price_index};
+pub use trial::{CesTerms, Model, MonthView, TrialRecord, Workspace, ln_price_index};

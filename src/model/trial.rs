@@ -136,16 +136,35 @@ pub struct Workspace {
     segment_mandate: Vec<Option<BuyerMandate>>,
     /// The share of each segment that complies with its mandate (0 without one).
     segment_compliance: Vec<f64>,
-    /// `exp((1 − σ) x_j − max)` of the segment's reference price index, per product.
+    /// ln(buyer price / list price): the fee's mark-up, per product.
+    fee_log: Vec<f64>,
+    /// Each segment's σ in this trial.
+    segment_sigma: Vec<f64>,
+    /// Whether a segment's CES terms are carried forward by multiplication
+    /// (see [`fast_response`]); else taken afresh every month.
+    segment_fast: Vec<bool>,
+    /// Whether a segment's carried terms hold under the policy in force.
+    terms_valid: Vec<bool>,
+    /// Month a segment's carried terms were last computed afresh.
+    terms_month: Vec<usize>,
+    /// Reference terms `R_j`, `[s * P + j]`: `exp((1 − σ) ln x*_j − M)`.
     reference_term: Vec<f64>,
+    /// How the segments' CES terms are taken (see [`CesTerms`]).
+    ces_terms: CesTerms,
+    /// Largest difference seen between carried and fresh terms under [`CesTerms::Checked`].
+    ces_check_error: f64,
+    /// Scratch row for [`CesTerms::Checked`].
+    ces_check_weight: Vec<f64>,
+    /// Fee factors `F_j`, `[s * P + j]`: `exp((1 − σ) ln(c_j / list_j))`, 0 where unavailable.
+    fee_factor: Vec<f64>,
+    /// Monthly growth of a reference term, `[s * P + j]`: `exp((1 − σ) ln(1 + trend_j) / 12)`.
+    term_growth: Vec<f64>,
     launched: Vec<bool>,
     import_rule: Vec<Option<RuleSource>>,
     export_open: Vec<bool>,
     segment_available: Vec<bool>,
     /// Linear CES weights of each segment's available products, `[s * P + j]`.
     segment_weight: Vec<f64>,
-    /// Least and greatest log reference price of the launched products this month.
-    ln_reference_range: (f64, f64),
     production: Vec<f64>,
     h100e: Vec<f64>,
     domestic: Vec<bool>,
@@ -156,6 +175,39 @@ pub struct Workspace {
     offer_domestic: Vec<bool>,
     offer_cap_units: Vec<f64>,
     offer_ln_quality_price: Vec<f64>,
+}
+
+/// How a segment's CES exponentials (its clearing weights and the terms of
+/// its price indices) are taken month by month.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CesTerms {
+    /// Carried forward from the last fresh computation by each term's
+    /// constant monthly growth, taken afresh when the policy changes, every
+    /// 12 months, and whenever they leave a safe range (the default).
+    #[default]
+    Carried,
+    /// Taken afresh every month: slower; the reference for `Carried`.
+    Fresh,
+    /// Carried, and compared every month with fresh ones taken from the
+    /// same state (for tests): see [`Workspace::ces_check_error`].
+    Checked,
+}
+
+impl Workspace {
+    /// A workspace taking the CES terms as `terms` says.
+    pub fn with_ces_terms(terms: CesTerms) -> Self {
+        Workspace {
+            ces_terms: terms,
+            ..Workspace::default()
+        }
+    }
+
+    /// Under [`CesTerms::Checked`], the largest difference seen so far
+    /// between carried and fresh terms: relative for demand after the price
+    /// response, absolute for each product's share of a segment's weights.
+    pub fn ces_check_error(&self) -> f64 {
+        self.ces_check_error
+    }
 }
 
 impl<'a> Model<'a> {
@@ -319,7 +371,6 @@ impl<'a> Model<'a> {
             &mut ws.fee_divisor,
             &mut ws.policy_cap_units,
             &mut ws.production,
-            &mut ws.reference_term,
         ] {
             buf.clear();
             buf.resize(np, 0.0);
@@ -340,6 +391,35 @@ impl<'a> Model<'a> {
         ws.segment_mandate.resize(ns, None);
         ws.segment_compliance.clear();
         ws.segment_compliance.resize(ns, 0.0);
+        ws.fee_log.clear();
+        ws.fee_log.resize(np, 0.0);
+        for buf in [
+            &mut ws.reference_term,
+            &mut ws.fee_factor,
+            &mut ws.term_growth,
+        ] {
+            buf.clear();
+            buf.resize(ns * np, 0.0);
+        }
+        ws.segment_sigma.clear();
+        ws.segment_fast.clear();
+        for (s, seg) in sc.segments.iter().enumerate() {
+            let sigma = v[seg.substitution_elasticity.0];
+            let rho = 1.0 - sigma;
+            let mut fast = rho.abs() >= 1e-9;
+            for j in 0..np {
+                let monthly_log = rho * ws.ln_trend[j] / 12.0;
+                fast &= monthly_log.abs() <= MAX_MONTHLY_LOG_MOVE;
+                ws.term_growth[s * np + j] = monthly_log.exp();
+            }
+            ws.segment_sigma.push(sigma);
+            ws.segment_fast
+                .push(fast && ws.ces_terms != CesTerms::Fresh);
+        }
+        ws.terms_valid.clear();
+        ws.terms_valid.resize(ns, false);
+        ws.terms_month.clear();
+        ws.terms_month.resize(ns, 0);
 
         let d = &sc.demand;
         let d0 = v[d.initial_h100e.0];
@@ -376,19 +456,12 @@ impl<'a> Model<'a> {
 
             // Products: prices and caps.
             let row = t * np..(t + 1) * np;
-            ws.ln_reference_range = (f64::INFINITY, f64::NEG_INFINITY);
             for (j, p) in sc.products.iter().enumerate() {
                 let launched = ws.launched[j];
                 let list = ws.list_usd[j];
                 ws.list_usd[j] *= ws.monthly_price_factor[j];
                 let ln_reference = ws.ln_base_quality_price[j] + ti as f64 / 12.0 * ws.ln_trend[j];
                 ws.ln_reference_quality_price[j] = ln_reference;
-                if launched {
-                    ws.ln_reference_range = (
-                        ws.ln_reference_range.0.min(ln_reference),
-                        ws.ln_reference_range.1.max(ln_reference),
-                    );
-                }
                 let fee = ws.fee[j];
                 let cap = if p.domestic {
                     ws.production[j] = 0.0;
@@ -409,8 +482,13 @@ impl<'a> Model<'a> {
                 // The vendor nets list·(1 − (1 − φ) f); buyers pay that grossed up by the fee.
                 let buyer_price = list * ws.fee_keep[j] / ws.fee_divisor[j];
                 ws.cap_units[j] = cap.max(0.0);
+                ws.fee_log[j] = if fee > 0.0 {
+                    (buyer_price / list).ln()
+                } else {
+                    0.0
+                };
                 ws.ln_quality_price[j] = if fee > 0.0 {
-                    ln_reference + (buyer_price / list).ln()
+                    ln_reference + ws.fee_log[j]
                 } else {
                     ln_reference
                 };
@@ -424,109 +502,32 @@ impl<'a> Model<'a> {
             ws.month_buyers.clear();
             for (s, seg) in sc.segments.iter().enumerate() {
                 let sigma = v[seg.substitution_elasticity.0];
-                let mut demand_s = seg.share * demand_t;
-                let rho = 1.0 - sigma;
-                let cobb_douglas = rho.abs() < 1e-9;
-                let avail = &ws.segment_available[s * np..(s + 1) * np];
-                let weight = &mut ws.segment_weight[s * np..(s + 1) * np];
-                // The segment's CES weights over its available products, relative
-                // to the largest: the clearing's targets, and for σ > 1 the terms
-                // of the price index too, so each exponential is taken once.
-                let mut max_log_weight = f64::NEG_INFINITY;
-                for j in 0..np {
-                    if avail[j] {
-                        let w = if cobb_douglas {
-                            0.0
-                        } else {
-                            rho * ws.ln_quality_price[j]
-                        };
-                        weight[j] = w;
-                        max_log_weight = max_log_weight.max(w);
-                    }
-                }
-                // The reference index P* (launched products at list price): its
-                // terms are the weights of the products sold without a fee when
-                // the largest term is the same, so those exponentials are shared.
-                let (least, greatest) = ws.ln_reference_range;
-                let mut ln_ref = f64::NAN;
-                let mut shared_max = None;
-                if eta != 0.0 {
-                    if cobb_douglas || least > greatest {
-                        ln_ref = ln_price_index(
-                            1.0 - rho,
-                            (0..np)
-                                .filter(|&j| ws.launched[j])
-                                .map(|j| ws.ln_reference_quality_price[j]),
-                        );
+                let demand_s = seg.share * demand_t;
+                let mut response = None;
+                if ws.segment_fast[s] {
+                    if !ws.terms_valid[s] || t >= ws.terms_month[s] + TERMS_REFRESH_MONTHS {
+                        self.reset_terms(s, t, ws);
                     } else {
-                        let max = if rho > 0.0 {
-                            rho * greatest
-                        } else {
-                            rho * least
-                        };
-                        let mut sum = 0.0;
+                        let g = &ws.term_growth[s * np..(s + 1) * np];
+                        let r = &mut ws.reference_term[s * np..(s + 1) * np];
                         for j in 0..np {
-                            if ws.launched[j] {
-                                let e = (rho * ws.ln_reference_quality_price[j] - max).exp();
-                                ws.reference_term[j] = e;
-                                sum += e;
-                            }
-                        }
-                        ln_ref = (max + sum.ln()) / rho;
-                        shared_max = Some(max);
-                    }
-                }
-                let share_terms = shared_max == Some(max_log_weight);
-                let mut weight_sum = 0.0;
-                for j in 0..np {
-                    weight[j] = if avail[j] {
-                        let w = if share_terms && ws.fee[j] == 0.0 {
-                            ws.reference_term[j]
-                        } else {
-                            (weight[j] - max_log_weight).exp()
-                        };
-                        weight_sum += w;
-                        w
-                    } else {
-                        0.0
-                    };
-                }
-                if eta != 0.0 {
-                    let ln_p = if sigma > 1.0 + 1e-9 {
-                        // Substitutes: an unavailable product drops out (its term → 0).
-                        // The same sum as `ln_price_index` over the available products.
-                        if max_log_weight == f64::NEG_INFINITY {
-                            f64::INFINITY
-                        } else {
-                            (max_log_weight + weight_sum.ln()) / rho
-                        }
-                    } else {
-                        // σ ≤ 1: the unweighted index would fall when a variety is
-                        // removed, so removal is valued at the reference price and
-                        // only price changes move the index (docs/model.md).
-                        ln_price_index(
-                            sigma,
-                            (0..np).filter(|&j| ws.launched[j]).map(|j| {
-                                if avail[j] {
-                                    ws.ln_quality_price[j]
-                                } else {
-                                    ws.ln_reference_quality_price[j]
-                                }
-                            }),
-                        )
-                    };
-                    if ln_ref.is_finite() {
-                        // Prices never fall below list and the set only shrinks,
-                        // so P ≥ P*: the response only ever lowers demand.
-                        let gap = (ln_p - ln_ref).max(0.0);
-                        // exp(η · 0) is exactly 1: no exponential needed.
-                        if !ln_p.is_finite() {
-                            demand_s *= 0.0;
-                        } else if gap != 0.0 {
-                            demand_s *= (eta * gap).exp();
+                            r[j] *= g[j];
                         }
                     }
+                    response = fast_response(ws, s, np, sigma, eta);
+                    if response.is_none() && ws.terms_month[s] != t {
+                        // The terms drifted out of range: renormalise and retry.
+                        self.reset_terms(s, t, ws);
+                        response = fast_response(ws, s, np, sigma, eta);
+                    }
                 }
+                let demand_s = match response {
+                    Some(factor) if ws.ces_terms == CesTerms::Checked => {
+                        check_against_fresh(ws, s, np, sigma, eta, demand_s, factor)
+                    }
+                    Some(factor) => demand_s * factor,
+                    None => exact_response(ws, s, np, sigma, eta, demand_s),
+                };
                 rec.segment_demand_h100e[t * ns + s] = demand_s;
                 rec.segment_purchased_h100e[t * ns + s] = 0.0;
                 rec.segment_unmet_h100e[t * ns + s] = 0.0;
@@ -622,6 +623,40 @@ impl<'a> Model<'a> {
         }
     }
 
+    /// Computes segment `s`'s CES terms afresh in month `t`: the reference
+    /// terms `R_j` of the launched products relative to the largest, and the
+    /// fee factors `F_j` of the available ones (see [`fast_response`]).
+    fn reset_terms(&self, s: usize, t: usize, ws: &mut Workspace) {
+        let np = self.scenario.products.len();
+        let rho = 1.0 - ws.segment_sigma[s];
+        let row = s * np..(s + 1) * np;
+        let mut max = f64::NEG_INFINITY;
+        for j in 0..np {
+            if ws.launched[j] {
+                max = max.max(rho * ws.ln_reference_quality_price[j]);
+            }
+        }
+        let avail = &ws.segment_available[row.clone()];
+        let r = &mut ws.reference_term[row.clone()];
+        let f = &mut ws.fee_factor[row];
+        for j in 0..np {
+            r[j] = if ws.launched[j] {
+                (rho * ws.ln_reference_quality_price[j] - max).exp()
+            } else {
+                0.0
+            };
+            f[j] = if !avail[j] {
+                0.0
+            } else if ws.fee_log[j] == 0.0 {
+                1.0
+            } else {
+                (rho * ws.fee_log[j]).exp()
+            };
+        }
+        ws.terms_valid[s] = true;
+        ws.terms_month[s] = t;
+    }
+
     /// Looks up the policy in force in month `ti`: launches, each product's
     /// export and import rule (fee, pass-through, the caps they set), what
     /// each segment may buy and the mandate binding it, and the products
@@ -690,6 +725,8 @@ impl<'a> Model<'a> {
             };
             ws.segment_mandate[s] = mandate;
         }
+        // Availability and fees moved: the carried CES terms start afresh.
+        ws.terms_valid.iter_mut().for_each(|v| *v = false);
         ws.active.clear();
         ws.offer_h100e.clear();
         ws.offer_domestic.clear();
@@ -701,6 +738,198 @@ impl<'a> Model<'a> {
             }
         }
     }
+}
+
+/// Months between exact recomputations of the CES terms, which bounds the
+/// rounding they gather from being carried forward by multiplication.
+const TERMS_REFRESH_MONTHS: usize = 12;
+
+/// Largest monthly move `|(1 − σ) ln(1 + trend) / 12|` of a term's log for
+/// which terms are carried forward by multiplication: a term then changes by
+/// at most e^12 a year relative to another, so a term too small to be
+/// represented cannot grow to matter before the yearly refresh.
+const MAX_MONTHLY_LOG_MOVE: f64 = 1.0;
+
+/// Sums of a segment's carried-forward CES terms below this (or above its
+/// inverse) are recomputed exactly, or left to [`exact_response`].
+const TERMS_RANGE: f64 = 1e-150;
+
+/// The segment's price response `(P / P*)^η` (capped at 1) from its carried
+/// terms, and its clearing weights written into `segment_weight`; `None`
+/// when the terms are out of range, so that the caller renormalises or
+/// takes [`exact_response`].
+///
+/// With the reference terms `R_j = exp((1 − σ) ln x*_j − M)` of the launched
+/// products and the fee factors `F_j = exp((1 − σ) ln(c_j / list_j))` of the
+/// available ones, the weights are `E_j = R_j F_j` and
+/// `ln P − ln P* = ln(Σ T_j / Σ R_j) / (1 − σ)`, with `T_j = E_j` where
+/// available and, for σ ≤ 1, `R_j` where not (decision (b) of docs/model.md).
+fn fast_response(ws: &mut Workspace, s: usize, np: usize, sigma: f64, eta: f64) -> Option<f64> {
+    let rho = 1.0 - sigma;
+    let substitutes = sigma > 1.0 + 1e-9;
+    let row = s * np..(s + 1) * np;
+    let avail = &ws.segment_available[row.clone()];
+    let r = &ws.reference_term[row.clone()];
+    let f = &ws.fee_factor[row.clone()];
+    let weight = &mut ws.segment_weight[row];
+    let (mut sum_r, mut sum_t, mut sum_e) = (0.0, 0.0, 0.0);
+    for j in 0..np {
+        let e = if avail[j] { r[j] * f[j] } else { 0.0 };
+        weight[j] = e;
+        sum_e += e;
+        if ws.launched[j] {
+            sum_r += r[j];
+            sum_t += if avail[j] || substitutes { e } else { r[j] };
+        }
+    }
+    let in_range = |x: f64| (TERMS_RANGE..=1.0 / TERMS_RANGE).contains(&x);
+    // No launched product: no reference index, no response (as exact).
+    if sum_r == 0.0 && sum_e == 0.0 {
+        return Some(1.0);
+    }
+    if !in_range(sum_r) || (sum_e != 0.0 && !in_range(sum_e)) || (sum_t != 0.0 && !in_range(sum_t))
+    {
+        return None;
+    }
+    if eta == 0.0 {
+        return Some(1.0);
+    }
+    if sum_t == 0.0 {
+        // Substitutes with nothing to buy: an infinite index, no demand.
+        return Some(0.0);
+    }
+    // Prices never fall below list and the set only shrinks, so P ≥ P*.
+    let gap = ((sum_t / sum_r).ln() / rho).max(0.0);
+    // exp(η · 0) is exactly 1: no exponential needed.
+    Some(if gap != 0.0 { (eta * gap).exp() } else { 1.0 })
+}
+
+/// Under [`CesTerms::Checked`]: the demand and weights from carried terms
+/// (already in `segment_weight`) against those taken afresh from the same
+/// state; records the largest difference and returns the carried demand.
+fn check_against_fresh(
+    ws: &mut Workspace,
+    s: usize,
+    np: usize,
+    sigma: f64,
+    eta: f64,
+    demand_s: f64,
+    factor: f64,
+) -> f64 {
+    let carried_demand = demand_s * factor;
+    let row = s * np..(s + 1) * np;
+    ws.ces_check_weight.clear();
+    ws.ces_check_weight
+        .extend_from_slice(&ws.segment_weight[row.clone()]);
+    let fresh_demand = exact_response(ws, s, np, sigma, eta, demand_s);
+    let mut error: f64 = if carried_demand == fresh_demand {
+        0.0
+    } else {
+        (carried_demand - fresh_demand).abs() / carried_demand.abs().max(fresh_demand.abs())
+    };
+    let carried_sum: f64 = ws.ces_check_weight.iter().sum();
+    let fresh_sum: f64 = ws.segment_weight[row.clone()].iter().sum();
+    for (c, f) in ws
+        .ces_check_weight
+        .iter()
+        .zip(&ws.segment_weight[row.clone()])
+    {
+        let (c, f) = (
+            if carried_sum > 0.0 {
+                c / carried_sum
+            } else {
+                0.0
+            },
+            if fresh_sum > 0.0 { f / fresh_sum } else { 0.0 },
+        );
+        error = error.max((c - f).abs());
+    }
+    ws.ces_check_error = ws.ces_check_error.max(error);
+    ws.segment_weight[row].copy_from_slice(&ws.ces_check_weight);
+    carried_demand
+}
+
+/// The segment's demand after the price response, from exponentials taken
+/// afresh (no carried terms), and its clearing weights: for σ = 1, extreme
+/// σ or price trends, and terms out of range.
+fn exact_response(
+    ws: &mut Workspace,
+    s: usize,
+    np: usize,
+    sigma: f64,
+    eta: f64,
+    demand_s: f64,
+) -> f64 {
+    let mut demand_s = demand_s;
+    let rho = 1.0 - sigma;
+    let cobb_douglas = rho.abs() < 1e-9;
+    let avail = &ws.segment_available[s * np..(s + 1) * np];
+    let weight = &mut ws.segment_weight[s * np..(s + 1) * np];
+    // The CES weights over the available products, relative to the largest:
+    // the clearing's targets, and for σ > 1 the terms of the price index too.
+    let mut max_log_weight = f64::NEG_INFINITY;
+    for j in 0..np {
+        if avail[j] {
+            let w = if cobb_douglas {
+                0.0
+            } else {
+                rho * ws.ln_quality_price[j]
+            };
+            weight[j] = w;
+            max_log_weight = max_log_weight.max(w);
+        }
+    }
+    let mut weight_sum = 0.0;
+    for j in 0..np {
+        weight[j] = if avail[j] {
+            let w = (weight[j] - max_log_weight).exp();
+            weight_sum += w;
+            w
+        } else {
+            0.0
+        };
+    }
+    if eta != 0.0 {
+        let ln_ref = ln_price_index(
+            sigma,
+            (0..np)
+                .filter(|&j| ws.launched[j])
+                .map(|j| ws.ln_reference_quality_price[j]),
+        );
+        let ln_p = if sigma > 1.0 + 1e-9 {
+            // Substitutes: an unavailable product drops out (its term → 0).
+            if max_log_weight == f64::NEG_INFINITY {
+                f64::INFINITY
+            } else {
+                (max_log_weight + weight_sum.ln()) / rho
+            }
+        } else {
+            // σ ≤ 1: the unweighted index would fall when a variety is
+            // removed, so removal is valued at the reference price and
+            // only price changes move the index (docs/model.md).
+            ln_price_index(
+                sigma,
+                (0..np).filter(|&j| ws.launched[j]).map(|j| {
+                    if avail[j] {
+                        ws.ln_quality_price[j]
+                    } else {
+                        ws.ln_reference_quality_price[j]
+                    }
+                }),
+            )
+        };
+        if ln_ref.is_finite() {
+            // Prices never fall below list and the set only shrinks,
+            // so P ≥ P*: the response only ever lowers demand.
+            let gap = (ln_p - ln_ref).max(0.0);
+            demand_s *= if ln_p.is_finite() {
+                (eta * gap).exp()
+            } else {
+                0.0
+            };
+        }
+    }
+    demand_s
 }
 
 /// Months where the scheduled policy may change: every scheduled rule's
