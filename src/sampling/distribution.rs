@@ -998,7 +998,7 @@ fn ln_rel(d: f64, r: impl FnOnce() -> f64) -> f64 {
 
 /// Beta shapes with the `x`-independent part of `ln( x^a (1−x)^b / B(a,b) )`
 /// computed once, so that repeated evaluations (Newton steps) are cheap.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct BetaShape {
     a: f64,
     b: f64,
@@ -1144,12 +1144,13 @@ fn beta_initial_guess(a: f64, b: f64, u: f64) -> f64 {
 /// the open support `(0, 1)`; when `beta < 1` the mass closer to 1 than
 /// 2⁻⁵³ is not representable and is returned as `1 − 2⁻⁵³`.
 fn beta_quantile(a: f64, b: f64, u: f64) -> f64 {
-    beta_quantile_from(a, b, u, None)
+    beta_quantile_from(&BetaShape::new(a, b), u, None)
 }
 
 /// [`beta_quantile`] started from `guess` when one is given (a point close
 /// to the root saves iterations; the root and the stopping rule are the same).
-fn beta_quantile_from(a: f64, b: f64, u: f64, guess: Option<f64>) -> f64 {
+fn beta_quantile_from(shape: &BetaShape, u: f64, guess: Option<f64>) -> f64 {
+    let (a, b) = (shape.a, shape.b);
     const X_MIN: f64 = f64::MIN_POSITIVE;
     const X_MAX: f64 = 1.0 - f64::EPSILON / 2.0;
     const MAX_ITER: usize = 2000;
@@ -1163,7 +1164,6 @@ fn beta_quantile_from(a: f64, b: f64, u: f64, guess: Option<f64>) -> f64 {
         x = 0.5;
     }
     x = x.clamp(X_MIN, X_MAX);
-    let shape = BetaShape::new(a, b);
     let mut lo = Bound {
         x: 0.0,
         h: f64::NAN,
@@ -1321,6 +1321,8 @@ fn write_truncation(f: &mut fmt::Formatter<'_>, lo: f64, hi: f64, lo_absent: boo
 pub struct QuantileGuide {
     /// Beta-scale quantiles at `u = i / CELLS`, `i = 0..=CELLS` (the ends unused).
     x: Vec<f64>,
+    /// The beta shape with its normalising constant, computed once.
+    shape: BetaShape,
 }
 
 impl QuantileGuide {
@@ -1353,15 +1355,18 @@ impl Distribution {
                 }
             })
             .collect();
-        Some(QuantileGuide { x })
+        Some(QuantileGuide {
+            x,
+            shape: BetaShape::new(a, b),
+        })
     }
 
     /// [`Distribution::quantile`], started from `guide` (built by
     /// [`Distribution::quantile_guide`] for this distribution).
     pub fn quantile_guided(&self, u: f64, guide: &QuantileGuide) -> f64 {
-        let Some((a, b)) = self.beta_shape() else {
+        if self.beta_shape().is_none() {
             return self.quantile(u);
-        };
+        }
         if u.is_nan() {
             return f64::NAN;
         }
@@ -1375,7 +1380,7 @@ impl Distribution {
             x0 + (pos - i as f64) * (x1 - x0)
         });
         let guess = guess.filter(|g| g.is_finite() && *g > 0.0 && *g < 1.0);
-        let s = beta_quantile_from(a, b, u, guess);
+        let s = beta_quantile_from(&guide.shape, u, guess);
         match self {
             Distribution::Pert { min, max, .. } => (min + (max - min) * s).max(*min).min(*max),
             _ => s,
