@@ -505,20 +505,15 @@ impl<'a> Model<'a> {
                 let demand_s = seg.share * demand_t;
                 let mut response = None;
                 if ws.segment_fast[s] {
-                    if !ws.terms_valid[s] || t >= ws.terms_month[s] + TERMS_REFRESH_MONTHS {
+                    let fresh = !ws.terms_valid[s] || t >= ws.terms_month[s] + TERMS_REFRESH_MONTHS;
+                    if fresh {
                         self.reset_terms(s, t, ws);
-                    } else {
-                        let g = &ws.term_growth[s * np..(s + 1) * np];
-                        let r = &mut ws.reference_term[s * np..(s + 1) * np];
-                        for j in 0..np {
-                            r[j] *= g[j];
-                        }
                     }
-                    response = fast_response(ws, s, np, sigma, eta);
-                    if response.is_none() && ws.terms_month[s] != t {
+                    response = fast_response(ws, s, np, sigma, eta, !fresh);
+                    if response.is_none() && !fresh {
                         // The terms drifted out of range: renormalise and retry.
                         self.reset_terms(s, t, ws);
-                        response = fast_response(ws, s, np, sigma, eta);
+                        response = fast_response(ws, s, np, sigma, eta, false);
                     }
                 }
                 let demand_s = match response {
@@ -764,23 +759,40 @@ const TERMS_RANGE: f64 = 1e-150;
 /// available ones, the weights are `E_j = R_j F_j` and
 /// `ln P − ln P* = ln(Σ T_j / Σ R_j) / (1 − σ)`, with `T_j = E_j` where
 /// available and, for σ ≤ 1, `R_j` where not (decision (b) of docs/model.md).
-fn fast_response(ws: &mut Workspace, s: usize, np: usize, sigma: f64, eta: f64) -> Option<f64> {
+fn fast_response(
+    ws: &mut Workspace,
+    s: usize,
+    np: usize,
+    sigma: f64,
+    eta: f64,
+    advance: bool,
+) -> Option<f64> {
     let rho = 1.0 - sigma;
     let substitutes = sigma > 1.0 + 1e-9;
     let row = s * np..(s + 1) * np;
     let avail = &ws.segment_available[row.clone()];
-    let r = &ws.reference_term[row.clone()];
-    let f = &ws.fee_factor[row.clone()];
+    let growth = &ws.term_growth[row.clone()];
+    let fee_factor = &ws.fee_factor[row.clone()];
+    let terms = &mut ws.reference_term[row.clone()];
     let weight = &mut ws.segment_weight[row];
+    // Unlaunched products have R = 0 and unavailable ones F = 0, so every
+    // product can enter every sum.
     let (mut sum_r, mut sum_t, mut sum_e) = (0.0, 0.0, 0.0);
-    for j in 0..np {
-        let e = if avail[j] { r[j] * f[j] } else { 0.0 };
-        weight[j] = e;
-        sum_e += e;
-        if ws.launched[j] {
-            sum_r += r[j];
-            sum_t += if avail[j] || substitutes { e } else { r[j] };
+    for ((((r, w), &g), &f), &ok) in terms
+        .iter_mut()
+        .zip(weight.iter_mut())
+        .zip(growth)
+        .zip(fee_factor)
+        .zip(avail)
+    {
+        if advance {
+            *r *= g;
         }
+        let e = *r * f;
+        *w = e;
+        sum_r += *r;
+        sum_e += e;
+        sum_t += if ok || substitutes { e } else { *r };
     }
     let in_range = |x: f64| (TERMS_RANGE..=1.0 / TERMS_RANGE).contains(&x);
     // No launched product: no reference index, no response (as exact).
