@@ -12,7 +12,7 @@
 //! horizon metrics) is kept whole.
 
 use super::metrics::{MetricLayout, Scratch, SliceSink, all_month_metrics, horizon_metrics};
-use super::stats::Stats;
+use super::stats::{Stats, StatsScratch};
 use crate::model::{Model, TrialRecord, Workspace};
 use crate::sampling::Distribution;
 use crate::scenario::Scenario;
@@ -137,13 +137,13 @@ pub(crate) fn column_stats<S: Send>(
     store: &[f64],
     n: usize,
     stride: usize,
-    of: impl Fn(&[f64]) -> S + Sync,
+    of: impl Fn(&[f64], &mut StatsScratch) -> S + Sync,
 ) -> Vec<S> {
     (0..stride)
         .into_par_iter()
         .map_init(
-            || Vec::with_capacity(n),
-            |buf: &mut Vec<f64>, col| {
+            || (Vec::with_capacity(n), StatsScratch::default()),
+            |(buf, scratch): &mut (Vec<f64>, StatsScratch), col| {
                 buf.clear();
                 // Blocks in order, trials in order within each block.
                 for first in (0..n).step_by(BLOCK_TRIALS) {
@@ -151,7 +151,7 @@ pub(crate) fn column_stats<S: Send>(
                     let base = first * stride + col * len;
                     buf.extend_from_slice(&store[base..base + len]);
                 }
-                of(buf)
+                of(buf, scratch)
             },
         )
         .collect()
@@ -314,17 +314,17 @@ pub fn run_scenario(
             return Err(err);
         }
         // Statistics of every (series, month) column of this pass, in trial order.
-        monthly.extend(column_stats(&store, n, stride, Stats::of));
+        monthly.extend(column_stats(&store, n, stride, Stats::of_with));
     }
     let horizon: Vec<Stats> = (0..n_horizon)
         .into_par_iter()
         .map_init(
-            || Vec::with_capacity(n),
-            |buf: &mut Vec<f64>, h| {
+            || (Vec::with_capacity(n), StatsScratch::default()),
+            |(buf, scratch): &mut (Vec<f64>, StatsScratch), h| {
                 let c = n_cols - n_horizon + h;
                 buf.clear();
                 buf.extend((0..n).map(|tr| table[tr * n_cols + c]));
-                Stats::of(buf)
+                Stats::of_with(buf, scratch)
             },
         )
         .collect();
