@@ -57,44 +57,67 @@ impl Sink for SliceSink<'_> {
 /// Money and compute summed by vendor and by origin over some months.
 #[derive(Debug, Clone, Default)]
 struct Sums {
-    vendor_gross_usd: Vec<f64>,
-    vendor_net_usd: Vec<f64>,
-    vendor_compute_h100e: Vec<f64>,
-    origin_fee_usd: Vec<f64>,
-    origin_compute_h100e: Vec<f64>,
+    /// By vendor: gross, net and compute; then by origin: fee and compute
+    /// (one buffer, so it is zeroed at once).
+    acc: Vec<f64>,
+    /// Number of vendors.
+    vendors: usize,
     total_gross_usd: f64,
     total_compute_h100e: f64,
 }
 
 impl Sums {
-    /// Sums the products' records over `months` (the vectors are reused).
+    fn vendor_gross_usd(&self) -> &[f64] {
+        &self.acc[..self.vendors]
+    }
+
+    fn vendor_net_usd(&self) -> &[f64] {
+        &self.acc[self.vendors..2 * self.vendors]
+    }
+
+    fn vendor_compute_h100e(&self) -> &[f64] {
+        &self.acc[2 * self.vendors..3 * self.vendors]
+    }
+
+    fn origin_fee_usd(&self) -> &[f64] {
+        let origins = (self.acc.len() - 3 * self.vendors) / 2;
+        &self.acc[3 * self.vendors..3 * self.vendors + origins]
+    }
+
+    fn origin_compute_h100e(&self) -> &[f64] {
+        let origins = (self.acc.len() - 3 * self.vendors) / 2;
+        &self.acc[3 * self.vendors + origins..]
+    }
+
+    /// Sums the products' records over `months` (the buffer is reused).
     fn over(&mut self, sc: &Scenario, rec: &TrialRecord, months: std::ops::Range<usize>) {
-        for v in [
-            &mut self.vendor_gross_usd,
-            &mut self.vendor_net_usd,
-            &mut self.vendor_compute_h100e,
-        ] {
-            v.clear();
-            v.resize(sc.vendors.len(), 0.0);
-        }
-        for v in [&mut self.origin_fee_usd, &mut self.origin_compute_h100e] {
-            v.clear();
-            v.resize(sc.origins.len(), 0.0);
-        }
-        self.total_gross_usd = 0.0;
+        let (nv, no) = (sc.vendors.len(), sc.origins.len());
+        self.vendors = nv;
+        self.acc.clear();
+        self.acc.resize(3 * nv + 2 * no, 0.0);
+        let (vendor_gross, rest) = self.acc.split_at_mut(nv);
+        let (vendor_net, rest) = rest.split_at_mut(nv);
+        let (vendor_compute, rest) = rest.split_at_mut(nv);
+        let (origin_fee, origin_compute) = rest.split_at_mut(no);
+        let mut total_gross = 0.0;
         let np = rec.n_products;
         for t in months {
-            for (j, p) in sc.products.iter().enumerate() {
-                let k = t * np + j;
-                self.vendor_gross_usd[p.vendor] += rec.gross_usd[k];
-                self.vendor_net_usd[p.vendor] += rec.gross_usd[k] - rec.export_fee_usd[k];
-                self.vendor_compute_h100e[p.vendor] += rec.compute_h100e[k];
-                self.origin_fee_usd[p.origin] += rec.export_fee_usd[k];
-                self.origin_compute_h100e[p.origin] += rec.compute_h100e[k];
-                self.total_gross_usd += rec.gross_usd[k];
+            // One month's slices, so the products are walked without index checks.
+            let k = t * np..(t + 1) * np;
+            let gross = &rec.gross_usd[k.clone()];
+            let fee = &rec.export_fee_usd[k.clone()];
+            let compute = &rec.compute_h100e[k];
+            for (((p, &g), &f), &c) in sc.products.iter().zip(gross).zip(fee).zip(compute) {
+                vendor_gross[p.vendor] += g;
+                vendor_net[p.vendor] += g - f;
+                vendor_compute[p.vendor] += c;
+                origin_fee[p.origin] += f;
+                origin_compute[p.origin] += c;
+                total_gross += g;
             }
         }
-        self.total_compute_h100e = self.origin_compute_h100e.iter().sum();
+        self.total_gross_usd = total_gross;
+        self.total_compute_h100e = origin_compute.iter().sum();
     }
 }
 
@@ -120,84 +143,86 @@ pub fn month_metrics(
     sink: &mut impl Sink,
 ) {
     let (np, ns) = (rec.n_products, rec.n_segments);
-    let seg = |v: &[f64], s: usize| v[t * ns + s];
+    // This month's slices, so the loops below run without index checks.
+    let segs = t * ns..(t + 1) * ns;
+    let unmet_s = &rec.segment_unmet_h100e[segs.clone()];
     let (mut demand, mut bought, mut unmet, mut cut) = (0.0, 0.0, 0.0, 0.0);
-    for s in 0..ns {
-        demand += seg(&rec.segment_demand_h100e, s);
-        bought += seg(&rec.segment_purchased_h100e, s);
-        unmet += seg(&rec.segment_unmet_h100e, s);
-        cut += seg(&rec.segment_mandate_cut_h100e, s);
+    for (((&d, &b), &u), &c) in rec.segment_demand_h100e[segs.clone()]
+        .iter()
+        .zip(&rec.segment_purchased_h100e[segs.clone()])
+        .zip(unmet_s)
+        .zip(&rec.segment_mandate_cut_h100e[segs])
+    {
+        demand += d;
+        bought += b;
+        unmet += u;
+        cut += c;
     }
     sink.put("demand_h100e", "market", demand);
     sink.put("purchased_h100e", "market", bought);
     sink.put("unmet_h100e", "market", unmet);
     sink.put("mandate_cut_h100e", "market", cut);
-    for (s, segment) in sc.segments.iter().enumerate() {
-        sink.put(
-            "unmet_h100e",
-            &segment.name,
-            seg(&rec.segment_unmet_h100e, s),
-        );
+    for (segment, &u) in sc.segments.iter().zip(unmet_s) {
+        sink.put("unmet_h100e", &segment.name, u);
     }
-    let k = |j: usize| t * np + j;
-    for (j, p) in sc.products.iter().enumerate() {
-        sink.put("units", &p.name, rec.units[k(j)]);
+    let prods = t * np..(t + 1) * np;
+    for (p, &v) in sc.products.iter().zip(&rec.units[prods.clone()]) {
+        sink.put("units", &p.name, v);
     }
-    for (j, p) in sc.products.iter().enumerate() {
-        sink.put("compute_h100e", &p.name, rec.compute_h100e[k(j)]);
+    for (p, &v) in sc.products.iter().zip(&rec.compute_h100e[prods.clone()]) {
+        sink.put("compute_h100e", &p.name, v);
     }
-    for (j, p) in sc.products.iter().enumerate() {
-        sink.put("price_usd", &p.name, rec.price_usd[k(j)]);
+    for (p, &v) in sc.products.iter().zip(&rec.price_usd[prods.clone()]) {
+        sink.put("price_usd", &p.name, v);
     }
-    for (j, p) in sc.products.iter().enumerate() {
-        sink.put("available", &p.name, rec.available[k(j)]);
+    for (p, &v) in sc.products.iter().zip(&rec.available[prods.clone()]) {
+        sink.put("available", &p.name, v);
     }
     let m = &mut scratch.span;
     m.over(sc, rec, t..t + 1);
-    for (v, name) in sc.vendors.iter().enumerate() {
-        sink.put("revenue_usd", name, m.vendor_gross_usd[v]);
+    for (name, &x) in sc.vendors.iter().zip(m.vendor_gross_usd()) {
+        sink.put("revenue_usd", name, x);
     }
     sink.put("revenue_usd", "total", m.total_gross_usd);
-    for (v, name) in sc.vendors.iter().enumerate() {
-        sink.put("vendor_net_usd", name, m.vendor_net_usd[v]);
+    for (name, &x) in sc.vendors.iter().zip(m.vendor_net_usd()) {
+        sink.put("vendor_net_usd", name, x);
     }
     for o in sc.foreign_origins() {
-        sink.put("export_fee_usd", &sc.origins[o], m.origin_fee_usd[o]);
+        sink.put("export_fee_usd", &sc.origins[o], m.origin_fee_usd()[o]);
     }
-    for (o, name) in sc.origins.iter().enumerate() {
-        sink.put(
-            "share_compute",
-            name,
-            share(m.origin_compute_h100e[o], m.total_compute_h100e),
-        );
+    for (name, &x) in sc.origins.iter().zip(m.origin_compute_h100e()) {
+        sink.put("share_compute", name, share(x, m.total_compute_h100e));
     }
-    for (v, name) in sc.vendors.iter().enumerate() {
-        sink.put(
-            "share_compute",
-            name,
-            share(m.vendor_compute_h100e[v], m.total_compute_h100e),
-        );
+    for (name, &x) in sc.vendors.iter().zip(m.vendor_compute_h100e()) {
+        sink.put("share_compute", name, share(x, m.total_compute_h100e));
     }
-    for (v, name) in sc.vendors.iter().enumerate() {
-        sink.put(
-            "share_revenue",
-            name,
-            share(m.vendor_gross_usd[v], m.total_gross_usd),
-        );
+    for (name, &x) in sc.vendors.iter().zip(m.vendor_gross_usd()) {
+        sink.put("share_revenue", name, share(x, m.total_gross_usd));
     }
-    for j in sc.domestic_products() {
-        sink.put(
-            "production_units",
-            &sc.products[j].name,
-            rec.production_units[k(j)],
-        );
+    let production = &rec.production_units[prods.clone()];
+    for (p, &v) in sc.products.iter().zip(production) {
+        if p.domestic {
+            sink.put("production_units", &p.name, v);
+        }
     }
-    for j in sc.domestic_products() {
-        sink.put(
-            "inventory_units",
-            &sc.products[j].name,
-            rec.inventory_units[k(j)],
-        );
+    for (p, &v) in sc.products.iter().zip(&rec.inventory_units[prods]) {
+        if p.domestic {
+            sink.put("inventory_units", &p.name, v);
+        }
+    }
+}
+
+/// Notes whether every value put is finite, while another sink keeps them.
+struct FiniteCheck<'a, S> {
+    inner: &'a mut S,
+    finite: bool,
+}
+
+impl<S: Sink> Sink for FiniteCheck<'_, S> {
+    #[inline]
+    fn put(&mut self, metric: &'static str, entity: &str, value: f64) {
+        self.finite &= value.is_finite();
+        self.inner.put(metric, entity, value);
     }
 }
 
@@ -211,19 +236,109 @@ pub fn all_month_metrics(
     out: &mut [f64],
     n_series: usize,
 ) -> Option<(usize, usize)> {
+    let mut finite = true;
     for t in 0..rec.months {
-        month_metrics(
-            sc,
-            rec,
-            t,
-            scratch,
-            &mut SliceSink::new(&mut out[t * n_series..]),
-        );
+        let mut sink = FiniteCheck {
+            inner: &mut SliceSink::new(&mut out[t * n_series..]),
+            finite: true,
+        };
+        month_metrics(sc, rec, t, scratch, &mut sink);
+        finite &= sink.finite;
+    }
+    if finite {
+        // Checked as they were written: no second look in the usual case.
+        return None;
     }
     out[..rec.months * n_series]
         .iter()
         .position(|x| !x.is_finite())
         .map(|bad| (bad / n_series, bad % n_series))
+}
+
+/// Writes the monthly series `series` of one trial straight into its block of
+/// the store (`[column][trial]` with `count` trials, column
+/// `(s − series.start) · months + t`), at trial `local`. `ALL`: the range is
+/// every series, so no value needs a range check.
+pub(crate) struct BlockSink<'a, const ALL: bool> {
+    out: &'a mut [f64],
+    /// Index of the next series put.
+    next: usize,
+    series: std::ops::Range<usize>,
+    /// Where the next value of the series in range goes.
+    at: usize,
+    /// From one series' column to the next one's, in one month.
+    step: usize,
+    /// Sum of `value · 0`: NaN once any value put is infinite or NaN, else 0.
+    check: f64,
+}
+
+impl<const ALL: bool> Sink for BlockSink<'_, ALL> {
+    #[inline]
+    fn put(&mut self, _: &'static str, _: &str, value: f64) {
+        // Two instructions a value; the place of a bad value is looked for
+        // only when there is one.
+        self.check += value * 0.0;
+        if ALL || self.series.contains(&self.next) {
+            self.out[self.at] = value;
+            self.at += self.step;
+        }
+        self.next += 1;
+    }
+}
+
+/// Writes every month's metrics of series `series` of the trial in `rec` into
+/// the block `out` of `count` trials (see [`BlockSink`]), as trial `local`,
+/// and returns the month and series of the first value that is not finite,
+/// among all series (as [`all_month_metrics`] does; `month_buf` is used
+/// only to find it).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn block_month_metrics(
+    sc: &Scenario,
+    rec: &TrialRecord,
+    scratch: &mut Scratch,
+    series: std::ops::Range<usize>,
+    out: &mut [f64],
+    count: usize,
+    local: usize,
+    month_buf: &mut Vec<f64>,
+    n_series: usize,
+) -> Option<(usize, usize)> {
+    let finite = if series == (0..n_series) {
+        block_months::<true>(sc, rec, scratch, series, out, count, local)
+    } else {
+        block_months::<false>(sc, rec, scratch, series, out, count, local)
+    };
+    if finite {
+        return None;
+    }
+    month_buf.resize(rec.months * n_series, 0.0);
+    all_month_metrics(sc, rec, scratch, month_buf, n_series)
+}
+
+/// The months of [`block_month_metrics`]; whether every value is finite.
+fn block_months<const ALL: bool>(
+    sc: &Scenario,
+    rec: &TrialRecord,
+    scratch: &mut Scratch,
+    series: std::ops::Range<usize>,
+    out: &mut [f64],
+    count: usize,
+    local: usize,
+) -> bool {
+    let mut sink = BlockSink::<ALL> {
+        out,
+        next: 0,
+        series,
+        at: 0,
+        step: rec.months * count,
+        check: 0.0,
+    };
+    for t in 0..rec.months {
+        sink.next = 0;
+        sink.at = t * count + local;
+        month_metrics(sc, rec, t, scratch, &mut sink);
+    }
+    sink.check == 0.0
 }
 
 /// Emits the metrics over the whole horizon.
@@ -237,14 +352,18 @@ pub fn horizon_metrics(
     let h = &mut scratch.span;
     h.over(sc, rec, 0..months);
     for (v, name) in sc.vendors.iter().enumerate() {
-        sink.put("total_revenue_usd", name, h.vendor_gross_usd[v]);
+        sink.put("total_revenue_usd", name, h.vendor_gross_usd()[v]);
     }
     sink.put("total_revenue_usd", "total", h.total_gross_usd);
     for (v, name) in sc.vendors.iter().enumerate() {
-        sink.put("total_vendor_net_usd", name, h.vendor_net_usd[v]);
+        sink.put("total_vendor_net_usd", name, h.vendor_net_usd()[v]);
     }
     for o in sc.foreign_origins() {
-        sink.put("total_export_fee_usd", &sc.origins[o], h.origin_fee_usd[o]);
+        sink.put(
+            "total_export_fee_usd",
+            &sc.origins[o],
+            h.origin_fee_usd()[o],
+        );
     }
     for (j, p) in sc.products.iter().enumerate() {
         let units: f64 = (0..months).map(|t| rec.units[t * np + j]).sum();
@@ -272,14 +391,14 @@ pub fn horizon_metrics(
         sink.put(
             "final_share_compute",
             name,
-            share(last.origin_compute_h100e[o], last.total_compute_h100e),
+            share(last.origin_compute_h100e()[o], last.total_compute_h100e),
         );
     }
     for (v, name) in sc.vendors.iter().enumerate() {
         sink.put(
             "final_share_compute",
             name,
-            share(last.vendor_compute_h100e[v], last.total_compute_h100e),
+            share(last.vendor_compute_h100e()[v], last.total_compute_h100e),
         );
     }
     // Compute-weighted over the horizon: total compute of each / all compute bought.
@@ -288,14 +407,14 @@ pub fn horizon_metrics(
         sink.put(
             "mean_share_compute",
             name,
-            share(h.origin_compute_h100e[o], h.total_compute_h100e),
+            share(h.origin_compute_h100e()[o], h.total_compute_h100e),
         );
     }
     for (v, name) in sc.vendors.iter().enumerate() {
         sink.put(
             "mean_share_compute",
             name,
-            share(h.vendor_compute_h100e[v], h.total_compute_h100e),
+            share(h.vendor_compute_h100e()[v], h.total_compute_h100e),
         );
     }
 }

@@ -19,7 +19,7 @@ use super::metrics::{
     MetricLayout, Scratch, SeriesName, SliceSink, all_month_metrics, horizon_metrics,
 };
 use super::run::{BLOCK_TRIALS, EngineError, Progress, RunSettings, column_stats};
-use super::stats::Stats;
+use super::stats::{Stats, StatsScratch};
 use crate::model::{Model, TrialRecord, Workspace};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
@@ -59,11 +59,16 @@ pub struct DeltaStats {
 impl DeltaStats {
     /// Summarises differences taken in trial order.
     pub fn of(deltas: &[f64]) -> Self {
+        Self::of_with(deltas, &mut StatsScratch::default())
+    }
+
+    /// [`DeltaStats::of`], with buffers reused from column to column.
+    pub fn of_with(deltas: &[f64], scratch: &mut StatsScratch) -> Self {
         let n = deltas.len().max(1) as f64;
         let higher = deltas.iter().filter(|&&d| d > 0.0).count() as f64;
         let lower = deltas.iter().filter(|&&d| d < 0.0).count() as f64;
         DeltaStats {
-            stats: Stats::of(deltas),
+            stats: Stats::of_with(deltas, scratch),
             p_higher: higher / n,
             p_lower: lower / n,
         }
@@ -439,7 +444,7 @@ pub fn run_paired(
         if let Some((_, err)) = first_error.lock().unwrap_or_else(|e| e.into_inner()).take() {
             return Err(err);
         }
-        monthly_stats.extend(column_stats(&store, n, stride, DeltaStats::of));
+        monthly_stats.extend(column_stats(&store, n, stride, DeltaStats::of_with));
     }
 
     // Columns were laid out alternative after alternative, series after
@@ -452,11 +457,11 @@ pub fn run_paired(
     let horizon: Vec<DeltaStats> = (0..width)
         .into_par_iter()
         .map_init(
-            || Vec::with_capacity(n),
-            |buf: &mut Vec<f64>, c| {
+            || (Vec::with_capacity(n), StatsScratch::default()),
+            |(buf, scratch): &mut (Vec<f64>, StatsScratch), c| {
                 buf.clear();
                 buf.extend((0..n).map(|tr| table[tr * width + c]));
-                DeltaStats::of(buf)
+                DeltaStats::of_with(buf, scratch)
             },
         )
         .collect();

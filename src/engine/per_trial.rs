@@ -10,7 +10,7 @@ use super::metrics::{
     MetricLayout, Scratch, SeriesName, SliceSink, all_month_metrics, horizon_metrics, month_metrics,
 };
 use super::run::{EngineError, Progress, RunSettings, drawn_inputs};
-use super::stats::Stats;
+use super::stats::{Stats, StatsScratch};
 use crate::model::{Model, TrialRecord, Workspace};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
@@ -256,11 +256,11 @@ pub fn run_horizon(
     let stats: Vec<Stats> = (0..layout.horizon.len())
         .into_par_iter()
         .map_init(
-            || Vec::with_capacity(n),
-            |buf: &mut Vec<f64>, h| {
+            || (Vec::with_capacity(n), StatsScratch::default()),
+            |(buf, scratch): &mut (Vec<f64>, StatsScratch), h| {
                 buf.clear();
                 buf.extend((0..n).map(|tr| table[tr * width + h]));
-                Stats::of(buf)
+                Stats::of_with(buf, scratch)
             },
         )
         .collect();

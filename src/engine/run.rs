@@ -11,8 +11,8 @@
 //! gives the same values). The per-trial table (drawn inputs, shock months,
 //! horizon metrics) is kept whole.
 
-use super::metrics::{MetricLayout, Scratch, SliceSink, all_month_metrics, horizon_metrics};
-use super::stats::Stats;
+use super::metrics::{MetricLayout, Scratch, SliceSink, block_month_metrics, horizon_metrics};
+use super::stats::{Stats, StatsScratch};
 use crate::model::{Model, TrialRecord, Workspace};
 use crate::sampling::Distribution;
 use crate::scenario::Scenario;
@@ -137,13 +137,13 @@ pub(crate) fn column_stats<S: Send>(
     store: &[f64],
     n: usize,
     stride: usize,
-    of: impl Fn(&[f64]) -> S + Sync,
+    of: impl Fn(&[f64], &mut StatsScratch) -> S + Sync,
 ) -> Vec<S> {
     (0..stride)
         .into_par_iter()
         .map_init(
-            || Vec::with_capacity(n),
-            |buf: &mut Vec<f64>, col| {
+            || (Vec::with_capacity(n), StatsScratch::default()),
+            |(buf, scratch): &mut (Vec<f64>, StatsScratch), col| {
                 buf.clear();
                 // Blocks in order, trials in order within each block.
                 for first in (0..n).step_by(BLOCK_TRIALS) {
@@ -151,7 +151,7 @@ pub(crate) fn column_stats<S: Send>(
                     let base = first * stride + col * len;
                     buf.extend_from_slice(&store[base..base + len]);
                 }
-                of(buf)
+                of(buf, scratch)
             },
         )
         .collect()
@@ -227,8 +227,7 @@ pub fn run_scenario(
         }
     };
     for pass in 0..passes {
-        let series: Vec<usize> =
-            (pass * per_pass..((pass + 1) * per_pass).min(n_monthly)).collect();
+        let series = pass * per_pass..((pass + 1) * per_pass).min(n_monthly);
         let stride = series.len() * months;
         let mut store = vec![0.0; n * stride];
         let with_table = pass == 0;
@@ -247,22 +246,25 @@ pub fn run_scenario(
                 return;
             }
             let (ws, rec, scratch, month_buf) = state;
-            month_buf.resize(months * n_monthly, 0.0);
             let first = block * BLOCK_TRIALS;
             let count = (store_chunk.len() / stride.max(1)).min(n - first);
             for local in 0..count {
                 let trial = (first + local) as u64;
                 model.run_trial(trial, ws, rec);
-                if let Some((t, s)) = all_month_metrics(sc, rec, scratch, month_buf, n_monthly) {
-                    report_non_finite(trial, sc.month_label(t), &layout.monthly[s]);
-                }
                 // Column-major inside the block (`[column][trial]`), so that
                 // gathering a column later reads runs of contiguous values.
-                for (i, &s) in series.iter().enumerate() {
-                    for t in 0..months {
-                        store_chunk[(i * months + t) * count + local] =
-                            month_buf[t * n_monthly + s];
-                    }
+                if let Some((t, s)) = block_month_metrics(
+                    sc,
+                    rec,
+                    scratch,
+                    series.clone(),
+                    store_chunk,
+                    count,
+                    local,
+                    month_buf,
+                    n_monthly,
+                ) {
+                    report_non_finite(trial, sc.month_label(t), &layout.monthly[s]);
                 }
                 if with_table {
                     let trow = &mut table_chunk[local * n_cols..(local + 1) * n_cols];
@@ -314,17 +316,17 @@ pub fn run_scenario(
             return Err(err);
         }
         // Statistics of every (series, month) column of this pass, in trial order.
-        monthly.extend(column_stats(&store, n, stride, Stats::of));
+        monthly.extend(column_stats(&store, n, stride, Stats::of_with));
     }
     let horizon: Vec<Stats> = (0..n_horizon)
         .into_par_iter()
         .map_init(
-            || Vec::with_capacity(n),
-            |buf: &mut Vec<f64>, h| {
+            || (Vec::with_capacity(n), StatsScratch::default()),
+            |(buf, scratch): &mut (Vec<f64>, StatsScratch), h| {
                 let c = n_cols - n_horizon + h;
                 buf.clear();
                 buf.extend((0..n).map(|tr| table[tr * n_cols + c]));
-                Stats::of(buf)
+                Stats::of_with(buf, scratch)
             },
         )
         .collect();
