@@ -72,9 +72,11 @@ pub struct Clearing {
     allowance: Vec<f64>,
     remaining: Vec<f64>,
     saturated: Vec<bool>,
-    /// Whether buyer `b` was rationed in the current water-filling round.
-    buyer_short: Vec<bool>,
     scratch: Vec<f64>,
+    /// Per product: its requests summed over the buyers, then its rationing ratio.
+    ratio: Vec<f64>,
+    /// Per product: `NEGLIGIBLE` times its cap in compute.
+    negligible_cap: Vec<f64>,
     /// Linear CES weights supplied with the buyer (see [`Clearing::add_buyer_weighted`]),
     /// `base_weight[b * P + j]`; meaningful where `has_base_weight[b]`.
     base_weight: Vec<f64>,
@@ -157,41 +159,55 @@ impl Clearing {
     }
 }
 
+/// Which of a buyer's open products a [`spread`] may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Nest {
+    All,
+    /// A mandated buyer's domestic shortfall goes to domestic products only.
+    Domestic,
+}
+
+/// Sets `v` to `n` copies of `x`, reusing its allocation.
+fn refill<T: Copy>(v: &mut Vec<T>, n: usize, x: T) {
+    v.resize(n, x);
+    v.fill(x);
+}
+
 /// Clears the month: fills the allocations, unmet demand and mandate cuts of
 /// the buyers added to `clearing`.
 pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     let p = clearing.n_products;
     let nb = clearing.buyers.len();
     let c = clearing;
-    for v in [
-        &mut c.log_weight,
-        &mut c.weight,
-        &mut c.allocation,
-        &mut c.pending,
-        &mut c.short,
-    ] {
-        v.clear();
-        v.resize(nb * p, 0.0);
-    }
-    for v in [&mut c.unmet, &mut c.cut] {
-        v.clear();
-        v.resize(nb, 0.0);
-    }
-    c.allowance.clear();
-    c.allowance.resize(nb, f64::INFINITY);
-    c.buyer_short.clear();
-    c.buyer_short.resize(nb, false);
-    c.remaining.clear();
-    c.saturated.clear();
-    for j in 0..p {
-        let cap = offer.cap_units[j] * offer.h100e[j];
-        // Every product starts unsaturated, a zero cap too: the first
-        // water-filling round saturates it at ratio 0, so its requests spill
-        // by the nest rules (a mandated buyer's to domestic products only).
-        c.remaining.push(cap.max(0.0));
-        c.saturated.push(false);
-    }
+    // Only what is accumulated into needs zeroing; `set_targets` writes every
+    // target cell.
+    refill(&mut c.allocation, nb * p, 0.0);
+    refill(&mut c.pending, nb * p, 0.0);
+    refill(&mut c.short, nb * p, 0.0);
+    c.log_weight.resize(nb * p, 0.0);
+    c.weight.resize(nb * p, 0.0);
+    refill(&mut c.unmet, nb, 0.0);
+    refill(&mut c.cut, nb, 0.0);
+    refill(&mut c.allowance, nb, f64::INFINITY);
+    c.remaining.resize(p, 0.0);
+    c.negligible_cap.resize(p, 0.0);
+    // Every product starts unsaturated, a zero cap too: the first
+    // water-filling round saturates it at ratio 0, so its requests spill
+    // by the nest rules (a mandated buyer's to domestic products only).
+    refill(&mut c.saturated, p, false);
     c.scratch.resize(p, 0.0);
+    c.ratio.resize(p, 0.0);
+    for (((rem, neg), &units), &h) in c
+        .remaining
+        .iter_mut()
+        .zip(c.negligible_cap.iter_mut())
+        .zip(&offer.cap_units[..p])
+        .zip(&offer.h100e[..p])
+    {
+        let cap = units * h;
+        *rem = cap.max(0.0);
+        *neg = NEGLIGIBLE * cap;
+    }
 
     // 1. Targets and first requests.
     for b in 0..nb {
@@ -200,7 +216,7 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
         if demand <= 0.0 {
             continue;
         }
-        let placed = spread(c, offer, b, demand, |_| true);
+        let placed = spread(c, offer, b, demand, Nest::All);
         c.unmet[b] += demand - placed;
     }
     // 2. Water-filling.
@@ -224,7 +240,7 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
                 continue;
             }
             c.unmet[b] = 0.0;
-            let placed = spread(c, offer, b, want, |_| true);
+            let placed = spread(c, offer, b, want, Nest::All);
             c.unmet[b] += want - placed;
         }
         water_fill(c, offer);
@@ -234,17 +250,17 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     //    product swamped by a huge one is not thrown away.
     for b in 0..nb {
         let tiny = NEGLIGIBLE * c.buyers[b].demand_h100e;
+        let allocation = &mut c.allocation[b * p..][..p];
+        let negligible_cap = &c.negligible_cap[..p];
+        let mut unmet = c.unmet[b];
         for j in 0..p {
-            let k = b * p + j;
-            let cap = offer.cap_units[j] * offer.h100e[j];
-            if c.allocation[k] != 0.0 && c.allocation[k] < tiny.min(NEGLIGIBLE * cap) {
-                c.unmet[b] += c.allocation[k];
-                c.allocation[k] = 0.0;
+            let q = allocation[j];
+            if q != 0.0 && q < tiny.min(negligible_cap[j]) {
+                unmet += q;
+                allocation[j] = 0.0;
             }
         }
-        if c.unmet[b] < tiny {
-            c.unmet[b] = 0.0;
-        }
+        c.unmet[b] = if unmet < tiny { 0.0 } else { unmet };
         if c.cut[b] < tiny {
             c.cut[b] = 0.0;
         }
@@ -273,22 +289,28 @@ fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
     } else {
         1.0
     };
+    let allocation = &mut c.allocation[b * p..][..p];
+    let remaining = &mut c.remaining[..p];
+    let saturated = &mut c.saturated[..p];
+    let domestic = &offer.domestic[..p];
+    let (mut cut, mut unmet) = (c.cut[b], c.unmet[b]);
     let mut freed_any = false;
     for j in 0..p {
-        if offer.domestic[j] {
+        if domestic[j] {
             continue;
         }
-        let k = b * p + j;
-        let freed = c.allocation[k] * (1.0 - factor);
+        let freed = allocation[j] * (1.0 - factor);
         if freed > 0.0 {
-            c.allocation[k] -= freed;
-            c.remaining[j] += freed;
-            c.saturated[j] = false;
-            c.cut[b] += freed;
-            c.unmet[b] += freed;
+            allocation[j] -= freed;
+            remaining[j] += freed;
+            saturated[j] = false;
+            cut += freed;
+            unmet += freed;
             freed_any = true;
         }
     }
+    c.cut[b] = cut;
+    c.unmet[b] = unmet;
     freed_any
 }
 
@@ -296,20 +318,18 @@ fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
 fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
     let moved = set_log_targets(c, offer, b);
     let p = c.n_products;
-    let row = b * p..(b + 1) * p;
+    let weight = &mut c.weight[b * p..][..p];
     if !moved && c.has_base_weight[b] {
-        c.weight[row.clone()].copy_from_slice(&c.base_weight[row]);
+        weight.copy_from_slice(&c.base_weight[b * p..][..p]);
         return;
     }
-    let max = c.log_weight[row.clone()]
-        .iter()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
-    for k in row {
-        c.weight[k] = if max == f64::NEG_INFINITY {
+    let log_weight = &c.log_weight[b * p..][..p];
+    let max = log_weight.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    for (w, &lw) in weight.iter_mut().zip(log_weight) {
+        *w = if max == f64::NEG_INFINITY {
             0.0
         } else {
-            (c.log_weight[k] - max).exp()
+            (lw - max).exp()
         };
     }
 }
@@ -322,13 +342,15 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
     let buyer = c.buyers[b];
     let rho = 1.0 - buyer.sigma;
     let cobb_douglas = rho.abs() < 1e-9;
+    let log_weight = &mut c.log_weight[b * p..][..p];
+    let available = &c.available[b * p..][..p];
+    let ln_quality_price = &offer.ln_quality_price[..p];
     for j in 0..p {
-        let k = b * p + j;
-        c.log_weight[k] = if c.available[k] {
+        log_weight[j] = if available[j] {
             if cobb_douglas {
                 0.0
             } else {
-                rho * offer.ln_quality_price[j]
+                rho * ln_quality_price[j]
             }
         } else {
             f64::NEG_INFINITY
@@ -337,7 +359,6 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
     let Some(m) = buyer.mandate else {
         return false;
     };
-    let row = b * p..(b + 1) * p;
     // Within-nest log-sum-exp and, for the units basis, units per compute of each nest.
     let lse = |dom: bool, w: &[f64]| -> f64 {
         let max = (0..p)
@@ -353,14 +374,12 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
             .sum::<f64>()
             .ln()
     };
-    let w = &c.log_weight[row.clone()];
+    let w = &*log_weight;
     let lse_dom = lse(true, w);
     let lse_for = lse(false, w);
     if lse_dom == f64::NEG_INFINITY {
         // No domestic product available: the mandate forbids foreign ones too.
-        c.log_weight[row]
-            .iter_mut()
-            .for_each(|x| *x = f64::NEG_INFINITY);
+        log_weight.fill(f64::NEG_INFINITY);
         return true;
     }
     if lse_for == f64::NEG_INFINITY {
@@ -394,12 +413,11 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
         MandateBasis::Units => r * u_for / (r * u_for + (1.0 - r) * u_dom),
     };
     let (ln_dom, ln_for) = (x_dom.ln(), (1.0 - x_dom).ln());
-    for j in 0..p {
-        let k = b * p + j;
-        if c.log_weight[k] == f64::NEG_INFINITY {
+    for (lw, &dom) in log_weight.iter_mut().zip(&offer.domestic[..p]) {
+        if *lw == f64::NEG_INFINITY {
             continue;
         }
-        c.log_weight[k] += if offer.domestic[j] {
+        *lw += if dom {
             ln_dom - lse_dom
         } else {
             ln_for - lse_for
@@ -409,59 +427,35 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
 }
 
 /// Spreads `amount` of buyer `b`'s compute over its wanted, unsaturated
-/// products accepted by `allow`, in proportion to its targets, as pending
-/// requests; foreign requests stop at the buyer's allowance. Returns what was placed.
-fn spread(
-    c: &mut Clearing,
-    offer: &ProductOffer,
-    b: usize,
-    amount: f64,
-    allow: impl Fn(usize) -> bool,
-) -> f64 {
+/// products in `nest`, in proportion to its targets, as pending requests;
+/// foreign requests stop at the buyer's allowance. Returns what was placed.
+fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: Nest) -> f64 {
     let p = c.n_products;
+    let scratch = &mut c.scratch[..p];
+    let saturated = &c.saturated[..p];
+    let domestic = &offer.domestic[..p];
+    let weight = &c.weight[b * p..][..p];
     let mut total = 0.0;
     for j in 0..p {
-        let k = b * p + j;
-        c.scratch[j] = if !c.saturated[j] && allow(j) {
-            c.weight[k]
-        } else {
-            0.0
-        };
-        total += c.scratch[j];
+        let open = !saturated[j] && (nest == Nest::All || domestic[j]);
+        scratch[j] = if open { weight[j] } else { 0.0 };
+        total += scratch[j];
     }
     if total < MIN_LINEAR_TOTAL {
-        // Every open product's linear weight underflowed, or is subnormal and
-        // so carries too few bits to divide an amount by (extreme σ or price
-        // gaps): weigh them relative to the best of them instead.
-        total = 0.0;
-        let mut max = f64::NEG_INFINITY;
-        for j in 0..p {
-            let w = c.log_weight[b * p + j];
-            if !c.saturated[j] && allow(j) && w > max {
-                max = w;
-            }
-        }
-        if max == f64::NEG_INFINITY {
-            return 0.0;
-        }
-        for j in 0..p {
-            let w = c.log_weight[b * p + j];
-            c.scratch[j] = if !c.saturated[j] && allow(j) && w > f64::NEG_INFINITY {
-                (w - max).exp()
-            } else {
-                0.0
-            };
-            total += c.scratch[j];
+        match reweigh_from_logs(c, offer, b, nest) {
+            Some(t) => total = t,
+            None => return 0.0,
         }
     }
+    let scratch = &c.scratch[..p];
     // Foreign part against the allowance (in the mandate's basis).
     let mut foreign_scale = 1.0;
     if let Some(m) = c.buyers[b].mandate
         && c.allowance[b].is_finite()
     {
         let foreign_basis: f64 = (0..p)
-            .filter(|&j| !offer.domestic[j])
-            .map(|j| amount * (c.scratch[j] / total) / basis_divisor(offer, j, m.basis))
+            .filter(|&j| !domestic[j])
+            .map(|j| amount * (scratch[j] / total) / basis_divisor(offer, j, m.basis))
             .sum();
         if foreign_basis > c.allowance[b] {
             foreign_scale = if foreign_basis > 0.0 {
@@ -472,20 +466,51 @@ fn spread(
         }
         c.allowance[b] -= foreign_basis * foreign_scale;
     }
+    let pending = &mut c.pending[b * p..][..p];
     let mut placed = 0.0;
     for j in 0..p {
-        if c.scratch[j] == 0.0 {
+        if scratch[j] == 0.0 {
             continue;
         }
         // The ratio first: `amount · w` could underflow when `w` is tiny.
-        let mut q = amount * (c.scratch[j] / total);
-        if !offer.domestic[j] {
+        let mut q = amount * (scratch[j] / total);
+        if !domestic[j] {
             q *= foreign_scale;
         }
-        c.pending[b * p + j] += q;
+        pending[j] += q;
         placed += q;
     }
     placed
+}
+
+/// Every open product's linear weight underflowed, or is subnormal and so
+/// carries too few bits to divide an amount by (extreme σ or price gaps):
+/// weighs them in `scratch` relative to the best of them instead. Returns
+/// their total, or `None` when no product is open.
+#[cold]
+fn reweigh_from_logs(c: &mut Clearing, offer: &ProductOffer, b: usize, nest: Nest) -> Option<f64> {
+    let p = c.n_products;
+    let open = |j: usize| !c.saturated[j] && (nest == Nest::All || offer.domestic[j]);
+    let log_weight = &c.log_weight[b * p..][..p];
+    let mut max = f64::NEG_INFINITY;
+    for (j, &w) in log_weight.iter().enumerate() {
+        if open(j) && w > max {
+            max = w;
+        }
+    }
+    if max == f64::NEG_INFINITY {
+        return None;
+    }
+    let mut total = 0.0;
+    for (j, &w) in log_weight.iter().enumerate() {
+        c.scratch[j] = if open(j) && w > f64::NEG_INFINITY {
+            (w - max).exp()
+        } else {
+            0.0
+        };
+        total += c.scratch[j];
+    }
+    Some(total)
 }
 
 /// Compute per unit of the basis: 1 for compute, `h100e` for units.
@@ -499,9 +524,10 @@ fn basis_divisor(offer: &ProductOffer, j: usize, basis: MandateBasis) -> f64 {
 /// Domestic and foreign purchases of buyer `b`, in the basis.
 fn nest_totals(c: &Clearing, offer: &ProductOffer, b: usize, basis: MandateBasis) -> (f64, f64) {
     let p = c.n_products;
+    let allocation = &c.allocation[b * p..][..p];
     let (mut dom, mut foreign) = (0.0, 0.0);
-    for j in 0..p {
-        let q = c.allocation[b * p + j] / basis_divisor(offer, j, basis);
+    for (j, &a) in allocation.iter().enumerate() {
+        let q = a / basis_divisor(offer, j, basis);
         if offer.domestic[j] {
             dom += q
         } else {
@@ -516,96 +542,125 @@ fn nest_totals(c: &Clearing, offer: &ProductOffer, b: usize, basis: MandateBasis
 fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
     let p = c.n_products;
     let nb = c.buyers.len();
+    if p == 0 {
+        return; // Nothing is ever pending.
+    }
+    let domestic = &offer.domestic[..p];
     // Each round saturates at least one product or ends, so P + 1 rounds suffice.
     for _round in 0..=p + 1 {
-        let mut any_short = false;
-        for j in 0..p {
-            let total: f64 = (0..nb).map(|b| c.pending[b * p + j]).sum();
+        // Each product's requests summed over the buyers in order (row by row:
+        // the same additions as down each column), then its rationing ratio.
+        // A product's ratio, cap and saturation depend on its own requests
+        // only, so all are settled before any request is served.
+        let ratio = &mut c.ratio[..p];
+        ratio.fill(-0.0);
+        for row in c.pending.chunks_exact(p) {
+            for (t, &x) in ratio.iter_mut().zip(row) {
+                *t += x;
+            }
+        }
+        for ((r, rem), sat) in ratio
+            .iter_mut()
+            .zip(&mut c.remaining[..p])
+            .zip(&mut c.saturated[..p])
+        {
+            let total = *r;
             if total <= 0.0 {
+                // Not rationed this round; a ratio is never NaN otherwise.
+                *r = f64::NAN;
                 continue;
             }
-            let ratio = if total > c.remaining[j] {
-                c.remaining[j] / total
+            *r = if total > *rem { *rem / total } else { 1.0 };
+            if *r < 1.0 {
+                *rem = 0.0;
+                *sat = true;
             } else {
-                1.0
+                *rem -= total;
+            }
+        }
+        // Serve each buyer's requests; a buyer's spill touches only its own
+        // requests and reads the saturation just settled, so it may follow
+        // its own row at once (the same as after all rows).
+        let mut any_short = false;
+        for b in 0..nb {
+            let ratio = &c.ratio[..p];
+            let pending = &mut c.pending[b * p..][..p];
+            let allocation = &mut c.allocation[b * p..][..p];
+            let short = &mut c.short[b * p..][..p];
+            // Unallocated foreign requests give their allowance back.
+            let limit = match c.buyers[b].mandate {
+                Some(m) if c.allowance[b].is_finite() => Some(m.basis),
+                _ => None,
             };
-            for b in 0..nb {
-                let k = b * p + j;
-                let req = c.pending[k];
-                if req == 0.0 {
+            let mut buyer_short = false;
+            for j in 0..p {
+                let req = pending[j];
+                if req == 0.0 || ratio[j].is_nan() {
                     continue;
                 }
-                let got = req * ratio;
-                c.allocation[k] += got;
-                c.short[k] = req - got;
-                c.pending[k] = 0.0;
-                if c.short[k] > 0.0 {
-                    any_short = true;
-                    c.buyer_short[b] = true;
-                    // Unallocated foreign requests give their allowance back.
-                    if let Some(m) = c.buyers[b].mandate
-                        && !offer.domestic[j]
-                        && c.allowance[b].is_finite()
+                let got = req * ratio[j];
+                allocation[j] += got;
+                let s = req - got;
+                short[j] = s;
+                pending[j] = 0.0;
+                if s > 0.0 {
+                    buyer_short = true;
+                    if let Some(basis) = limit
+                        && !domestic[j]
                     {
-                        c.allowance[b] += c.short[k] / basis_divisor(offer, j, m.basis);
+                        c.allowance[b] += s / basis_divisor(offer, j, basis);
                     }
                 }
             }
-            if ratio < 1.0 {
-                c.remaining[j] = 0.0;
-                c.saturated[j] = true;
-            } else {
-                c.remaining[j] -= total;
+            if buyer_short {
+                any_short = true;
+                spill(c, offer, b);
             }
         }
         if !any_short {
             return;
         }
-        for b in 0..nb {
-            if !std::mem::take(&mut c.buyer_short[b]) {
-                continue; // Nothing of this buyer's was rationed this round.
-            }
-            let mandated = c.buyers[b].mandate.is_some();
-            let tiny = NEGLIGIBLE * c.buyers[b].demand_h100e;
-            // Spill is linear in the amount, so a buyer's shortfalls are pooled:
-            // a mandated buyer's domestic shortfall may only go to domestic products.
-            let (mut to_domestic, mut to_any) = (0.0, 0.0);
-            for j in 0..p {
-                let k = b * p + j;
-                let s = c.short[k];
-                if s <= 0.0 {
-                    continue;
-                }
-                c.short[k] = 0.0;
-                if mandated && offer.domestic[j] {
-                    to_domestic += s
-                } else {
-                    to_any += s
-                }
-            }
-            for (amount, domestic_only) in [(to_domestic, true), (to_any, false)] {
-                if amount <= 0.0 {
-                    continue;
-                }
-                if amount < tiny {
-                    c.unmet[b] += amount;
-                    continue;
-                }
-                let placed = if domestic_only {
-                    spread(c, offer, b, amount, |i| offer.domestic[i])
-                } else {
-                    spread(c, offer, b, amount, |_| true)
-                };
-                c.unmet[b] += amount - placed;
-            }
-        }
     }
     // Unreachable in exact arithmetic; whatever is still pending is unmet.
-    for b in 0..nb {
-        for j in 0..p {
-            let k = b * p + j;
-            c.unmet[b] += c.pending[k];
-            c.pending[k] = 0.0;
+    for (row, unmet) in c.pending.chunks_exact_mut(p).zip(&mut c.unmet) {
+        for q in row {
+            *unmet += *q;
+            *q = 0.0;
         }
+    }
+}
+
+/// Re-spends buyer `b`'s shortfalls of this round over its open products.
+fn spill(c: &mut Clearing, offer: &ProductOffer, b: usize) {
+    let p = c.n_products;
+    let mandated = c.buyers[b].mandate.is_some();
+    let tiny = NEGLIGIBLE * c.buyers[b].demand_h100e;
+    let short = &mut c.short[b * p..][..p];
+    let domestic = &offer.domestic[..p];
+    // Spill is linear in the amount, so a buyer's shortfalls are pooled:
+    // a mandated buyer's domestic shortfall may only go to domestic products.
+    let (mut to_domestic, mut to_any) = (0.0, 0.0);
+    for j in 0..p {
+        let s = short[j];
+        if s <= 0.0 {
+            continue;
+        }
+        short[j] = 0.0;
+        if mandated && domestic[j] {
+            to_domestic += s
+        } else {
+            to_any += s
+        }
+    }
+    for (amount, nest) in [(to_domestic, Nest::Domestic), (to_any, Nest::All)] {
+        if amount <= 0.0 {
+            continue;
+        }
+        if amount < tiny {
+            c.unmet[b] += amount;
+            continue;
+        }
+        let placed = spread(c, offer, b, amount, nest);
+        c.unmet[b] += amount - placed;
     }
 }
