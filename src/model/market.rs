@@ -71,16 +71,41 @@ pub struct Clearing {
     /// Foreign purchases still allowed (in the mandate's basis) during the re-offer.
     allowance: Vec<f64>,
     remaining: Vec<f64>,
-    saturated: Vec<bool>,
+    /// Per product, all bits set while a spread may use it (unsaturated),
+    /// none once saturated: a weight masked with it is the weight or +0.
+    open_any: Vec<u64>,
+    /// The same for a mandated buyer's domestic spill: unsaturated and domestic.
+    open_domestic: Vec<u64>,
+    /// All bits set, to leave [`reweigh_from_logs`]' weights unmasked.
+    all_bits: Vec<u64>,
     scratch: Vec<f64>,
     /// Per product: its requests summed over the buyers, then its rationing ratio.
     ratio: Vec<f64>,
     /// Per product: `NEGLIGIBLE` times its cap in compute.
     negligible_cap: Vec<f64>,
+    /// Per buyer: whether its pending row may hold a non-zero request (an
+    /// all-zero row is skipped by the water-filling: it changes nothing).
+    live: Vec<bool>,
+    /// Per buyer: the shortfalls of this round pooled by nest (domestic only, any).
+    pool: Vec<(f64, f64)>,
+    /// Per buyer: whether its `short` row may hold a NaN shortfall, which
+    /// the next spill pools (positive shortfalls are pooled as they arise).
+    nan_short: Vec<bool>,
+    /// Buyers rationed in the current round, in order.
+    short_buyers: Vec<usize>,
+    /// Per buyer: 0 not yet known, 1 no wanted product's linear weight
+    /// underflowed to 0, 2 one did (see [`spread`]).
+    underflow: Vec<u8>,
     /// Linear CES weights supplied with the buyer (see [`Clearing::add_buyer_weighted`]),
     /// `base_weight[b * P + j]`; meaningful where `has_base_weight[b]`.
     base_weight: Vec<f64>,
     has_base_weight: Vec<bool>,
+    /// Per buyer: its targets are its `base_weight` row (the mandate did not
+    /// move them), read in place rather than copied to `weight`.
+    targets_are_base: Vec<bool>,
+    /// Unsaturated products, and unsaturated domestic ones.
+    n_open_any: usize,
+    n_open_domestic: usize,
 }
 
 impl Clearing {
@@ -194,9 +219,20 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     // Every product starts unsaturated, a zero cap too: the first
     // water-filling round saturates it at ratio 0, so its requests spill
     // by the nest rules (a mandated buyer's to domestic products only).
-    refill(&mut c.saturated, p, false);
+    refill(&mut c.open_any, p, !0);
+    c.open_domestic.clear();
+    c.open_domestic
+        .extend(offer.domestic[..p].iter().map(|&d| if d { !0 } else { 0 }));
+    refill(&mut c.all_bits, p, !0);
     c.scratch.resize(p, 0.0);
     c.ratio.resize(p, 0.0);
+    refill(&mut c.live, nb, false);
+    refill(&mut c.pool, nb, (0.0, 0.0));
+    refill(&mut c.nan_short, nb, false);
+    refill(&mut c.underflow, nb, 0);
+    c.targets_are_base.resize(nb, false);
+    c.n_open_any = p;
+    c.n_open_domestic = offer.domestic[..p].iter().filter(|&&d| d).count();
     for (((rem, neg), &units), &h) in c
         .remaining
         .iter_mut()
@@ -253,11 +289,13 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
         let allocation = &mut c.allocation[b * p..][..p];
         let negligible_cap = &c.negligible_cap[..p];
         let mut unmet = c.unmet[b];
+        let mut zeroed = false;
         for j in 0..p {
             let q = allocation[j];
             if q != 0.0 && q < tiny.min(negligible_cap[j]) {
                 unmet += q;
                 allocation[j] = 0.0;
+                zeroed = true;
             }
         }
         c.unmet[b] = if unmet < tiny { 0.0 } else { unmet };
@@ -266,7 +304,11 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
         }
         // Zeroing a negligible domestic purchase can leave the share a hair
         // below r: cut again (what this frees is negligible and not re-offered).
-        cut_to_mandate(c, offer, b);
+        // Purchases untouched since step 3 found nothing to cut give the same
+        // answer, so only a re-offer or a zeroing calls for the check.
+        if freed_any || zeroed {
+            cut_to_mandate(c, offer, b);
+        }
     }
 }
 
@@ -291,7 +333,7 @@ fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
     };
     let allocation = &mut c.allocation[b * p..][..p];
     let remaining = &mut c.remaining[..p];
-    let saturated = &mut c.saturated[..p];
+    let open_any = &mut c.open_any[..p];
     let domestic = &offer.domestic[..p];
     let (mut cut, mut unmet) = (c.cut[b], c.unmet[b]);
     let mut freed_any = false;
@@ -303,7 +345,9 @@ fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
         if freed > 0.0 {
             allocation[j] -= freed;
             remaining[j] += freed;
-            saturated[j] = false;
+            // A foreign product: never open to a domestic spill.
+            c.n_open_any += (open_any[j] == 0) as usize;
+            open_any[j] = !0;
             cut += freed;
             unmet += freed;
             freed_any = true;
@@ -318,11 +362,11 @@ fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
 fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
     let moved = set_log_targets(c, offer, b);
     let p = c.n_products;
-    let weight = &mut c.weight[b * p..][..p];
-    if !moved && c.has_base_weight[b] {
-        weight.copy_from_slice(&c.base_weight[b * p..][..p]);
+    c.targets_are_base[b] = !moved && c.has_base_weight[b];
+    if c.targets_are_base[b] {
         return;
     }
+    let weight = &mut c.weight[b * p..][..p];
     let log_weight = &c.log_weight[b * p..][..p];
     let max = log_weight.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     for (w, &lw) in weight.iter_mut().zip(log_weight) {
@@ -431,23 +475,33 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
 /// foreign requests stop at the buyer's allowance. Returns what was placed.
 fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: Nest) -> f64 {
     let p = c.n_products;
-    let scratch = &mut c.scratch[..p];
-    let saturated = &c.saturated[..p];
-    let domestic = &offer.domestic[..p];
-    let weight = &c.weight[b * p..][..p];
+    let mask = match nest {
+        Nest::All => &c.open_any[..p],
+        Nest::Domestic => &c.open_domestic[..p],
+    };
+    let weight = if c.targets_are_base[b] {
+        &c.base_weight[b * p..][..p]
+    } else {
+        &c.weight[b * p..][..p]
+    };
     let mut total = 0.0;
-    for j in 0..p {
-        let open = !saturated[j] && (nest == Nest::All || domestic[j]);
-        scratch[j] = if open { weight[j] } else { 0.0 };
-        total += scratch[j];
+    for (&w, &m) in weight.iter().zip(mask) {
+        total += f64::from_bits(w.to_bits() & m);
     }
-    if total < MIN_LINEAR_TOTAL {
+    let (weight, mask) = if total >= MIN_LINEAR_TOTAL || total.is_nan() {
+        (weight, mask)
+    } else if total == 0.0 && !has_underflow(c, b) {
+        // Every open weight is 0 and none underflowed: nothing open is
+        // wanted, which is what the re-weighing would find too.
+        return 0.0;
+    } else {
         match reweigh_from_logs(c, offer, b, nest) {
             Some(t) => total = t,
             None => return 0.0,
         }
-    }
-    let scratch = &c.scratch[..p];
+        (&c.scratch[..p], &c.all_bits[..p])
+    };
+    let domestic = &offer.domestic[..p];
     // Foreign part against the allowance (in the mandate's basis).
     let mut foreign_scale = 1.0;
     if let Some(m) = c.buyers[b].mandate
@@ -455,7 +509,10 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: N
     {
         let foreign_basis: f64 = (0..p)
             .filter(|&j| !domestic[j])
-            .map(|j| amount * (scratch[j] / total) / basis_divisor(offer, j, m.basis))
+            .map(|j| {
+                let w = f64::from_bits(weight[j].to_bits() & mask[j]);
+                amount * (w / total) / basis_divisor(offer, j, m.basis)
+            })
             .sum();
         if foreign_basis > c.allowance[b] {
             foreign_scale = if foreign_basis > 0.0 {
@@ -466,21 +523,67 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: N
         }
         c.allowance[b] -= foreign_basis * foreign_scale;
     }
+    c.live[b] = true;
     let pending = &mut c.pending[b * p..][..p];
     let mut placed = 0.0;
-    for j in 0..p {
-        if scratch[j] == 0.0 {
-            continue;
+    // The ratio first: `amount · w` could underflow when `w` is tiny.
+    if foreign_scale == 1.0 {
+        // Scaling by 1 changes nothing.
+        for ((&w, &m), q_pending) in weight.iter().zip(mask).zip(pending.iter_mut()) {
+            let w = f64::from_bits(w.to_bits() & m);
+            if w == 0.0 {
+                continue;
+            }
+            let q = amount * (w / total);
+            *q_pending += q;
+            placed += q;
         }
-        // The ratio first: `amount · w` could underflow when `w` is tiny.
-        let mut q = amount * (scratch[j] / total);
-        if !domestic[j] {
-            q *= foreign_scale;
+    } else {
+        for (((&w, &m), q_pending), &dom) in weight
+            .iter()
+            .zip(mask)
+            .zip(pending.iter_mut())
+            .zip(domestic)
+        {
+            let w = f64::from_bits(w.to_bits() & m);
+            if w == 0.0 {
+                continue;
+            }
+            let mut q = amount * (w / total);
+            if !dom {
+                q *= foreign_scale;
+            }
+            *q_pending += q;
+            placed += q;
         }
-        pending[j] += q;
-        placed += q;
     }
     placed
+}
+
+/// Buyer `b`'s linear target weights.
+fn weights(c: &Clearing, b: usize) -> &[f64] {
+    let p = c.n_products;
+    if c.targets_are_base[b] {
+        &c.base_weight[b * p..][..p]
+    } else {
+        &c.weight[b * p..][..p]
+    }
+}
+
+/// Whether one of buyer `b`'s products has a finite log-weight but a linear
+/// weight of 0 (it underflowed); computed once per clearing.
+fn has_underflow(c: &mut Clearing, b: usize) -> bool {
+    if c.underflow[b] == 0 {
+        let p = c.n_products;
+        let weight = weights(c, b);
+        let log_weight = &c.log_weight[b * p..][..p];
+        let any = weight
+            .iter()
+            .zip(log_weight)
+            .any(|(&w, &lw)| w == 0.0 && lw > f64::NEG_INFINITY);
+        c.underflow[b] = if any { 2 } else { 1 };
+    }
+    c.underflow[b] == 2
 }
 
 /// Every open product's linear weight underflowed, or is subnormal and so
@@ -490,7 +593,7 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: N
 #[cold]
 fn reweigh_from_logs(c: &mut Clearing, offer: &ProductOffer, b: usize, nest: Nest) -> Option<f64> {
     let p = c.n_products;
-    let open = |j: usize| !c.saturated[j] && (nest == Nest::All || offer.domestic[j]);
+    let open = |j: usize| c.open_any[j] != 0 && (nest == Nest::All || offer.domestic[j]);
     let log_weight = &c.log_weight[b * p..][..p];
     let mut max = f64::NEG_INFINITY;
     for (j, &w) in log_weight.iter().enumerate() {
@@ -541,11 +644,9 @@ fn nest_totals(c: &Clearing, offer: &ProductOffer, b: usize, basis: MandateBasis
 /// until nothing is short or nothing unsaturated is left.
 fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
     let p = c.n_products;
-    let nb = c.buyers.len();
     if p == 0 {
         return; // Nothing is ever pending.
     }
-    let domestic = &offer.domestic[..p];
     // Each round saturates at least one product or ends, so P + 1 rounds suffice.
     for _round in 0..=p + 1 {
         // Each product's requests summed over the buyers in order (row by row:
@@ -554,15 +655,18 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
         // only, so all are settled before any request is served.
         let ratio = &mut c.ratio[..p];
         ratio.fill(-0.0);
-        for row in c.pending.chunks_exact(p) {
-            for (t, &x) in ratio.iter_mut().zip(row) {
-                *t += x;
+        for (row, &live) in c.pending.chunks_exact(p).zip(&c.live) {
+            if live {
+                for (t, &x) in ratio.iter_mut().zip(row) {
+                    *t += x;
+                }
             }
         }
-        for ((r, rem), sat) in ratio
+        for (((r, rem), open_any), open_domestic) in ratio
             .iter_mut()
             .zip(&mut c.remaining[..p])
-            .zip(&mut c.saturated[..p])
+            .zip(&mut c.open_any[..p])
+            .zip(&mut c.open_domestic[..p])
         {
             let total = *r;
             if total <= 0.0 {
@@ -573,52 +677,38 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
             *r = if total > *rem { *rem / total } else { 1.0 };
             if *r < 1.0 {
                 *rem = 0.0;
-                *sat = true;
+                if *open_any != 0 {
+                    c.n_open_any -= 1;
+                    c.n_open_domestic -= (*open_domestic != 0) as usize;
+                }
+                *open_any = 0;
+                *open_domestic = 0;
             } else {
                 *rem -= total;
             }
         }
-        // Serve each buyer's requests; a buyer's spill touches only its own
-        // requests and reads the saturation just settled, so it may follow
-        // its own row at once (the same as after all rows).
-        let mut any_short = false;
-        for b in 0..nb {
-            let ratio = &c.ratio[..p];
-            let pending = &mut c.pending[b * p..][..p];
-            let allocation = &mut c.allocation[b * p..][..p];
-            let short = &mut c.short[b * p..][..p];
-            // Unallocated foreign requests give their allowance back.
-            let limit = match c.buyers[b].mandate {
-                Some(m) if c.allowance[b].is_finite() => Some(m.basis),
-                _ => None,
-            };
-            let mut buyer_short = false;
-            for j in 0..p {
-                let req = pending[j];
-                if req == 0.0 || ratio[j].is_nan() {
-                    continue;
-                }
-                let got = req * ratio[j];
-                allocation[j] += got;
-                let s = req - got;
-                short[j] = s;
-                pending[j] = 0.0;
-                if s > 0.0 {
-                    buyer_short = true;
-                    if let Some(basis) = limit
-                        && !domestic[j]
-                    {
-                        c.allowance[b] += s / basis_divisor(offer, j, basis);
-                    }
-                }
+        // Serve the requests, buyer by buyer. A buyer's spill touches only
+        // its own requests and reads the saturation just settled, so the
+        // spills may follow all rows, as they do.
+        c.short_buyers.clear();
+        for b in 0..c.buyers.len() {
+            if !c.live[b] {
+                continue;
             }
-            if buyer_short {
-                any_short = true;
-                spill(c, offer, b);
+            let served = if c.buyers[b].mandate.is_some() && c.allowance[b].is_finite() {
+                serve_row::<true>(c, offer, b)
+            } else {
+                serve_row::<false>(c, offer, b)
+            };
+            if served {
+                c.short_buyers.push(b);
             }
         }
-        if !any_short {
+        if c.short_buyers.is_empty() {
             return;
+        }
+        for i in 0..c.short_buyers.len() {
+            spill(c, offer, c.short_buyers[i]);
         }
     }
     // Unreachable in exact arithmetic; whatever is still pending is unmet.
@@ -630,26 +720,90 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
     }
 }
 
-/// Re-spends buyer `b`'s shortfalls of this round over its open products.
+/// Serves buyer `b`'s pending requests at this round's ratios, pools its
+/// shortfalls (and, when `LIMITED`, gives the allowance of the foreign ones
+/// back). Returns whether it was rationed.
+#[inline(always)]
+fn serve_row<const LIMITED: bool>(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
+    let p = c.n_products;
+    let ratio = &c.ratio[..p];
+    let domestic = &offer.domestic[..p];
+    let h100e = &offer.h100e[..p];
+    let pending = &mut c.pending[b * p..][..p];
+    let allocation = &mut c.allocation[b * p..][..p];
+    let short = &mut c.short[b * p..][..p];
+    let mandate = c.buyers[b].mandate;
+    let mandated = mandate.is_some();
+    let (mut to_domestic, mut to_any) = (0.0, 0.0);
+    let mut buyer_short = false;
+    let mut still_live = false;
+    let mut nan = false;
+    for j in 0..p {
+        let req = pending[j];
+        if req == 0.0 {
+            continue;
+        }
+        let r = ratio[j];
+        if r.is_nan() {
+            still_live = true;
+            continue;
+        }
+        let got = req * r;
+        allocation[j] += got;
+        let s = req - got;
+        pending[j] = 0.0;
+        if s > 0.0 {
+            // Pooled now, in product order, as the spill would: a mandated
+            // buyer's domestic shortfall may only go to domestic products.
+            short[j] = 0.0;
+            buyer_short = true;
+            if mandated && domestic[j] {
+                to_domestic += s
+            } else {
+                to_any += s
+            }
+            // Unallocated foreign requests give their allowance back.
+            if LIMITED
+                && !domestic[j]
+                && let Some(m) = mandate
+            {
+                c.allowance[b] += match m.basis {
+                    MandateBasis::Compute => s / 1.0,
+                    MandateBasis::Units => s / h100e[j],
+                };
+            }
+        } else {
+            short[j] = s;
+            nan |= s.is_nan();
+        }
+    }
+    c.live[b] = still_live;
+    c.nan_short[b] |= nan;
+    if buyer_short {
+        c.pool[b] = (to_domestic, to_any);
+    }
+    buyer_short
+}
+
+/// Re-spends buyer `b`'s pooled shortfalls of this round over its open products.
 fn spill(c: &mut Clearing, offer: &ProductOffer, b: usize) {
     let p = c.n_products;
     let mandated = c.buyers[b].mandate.is_some();
     let tiny = NEGLIGIBLE * c.buyers[b].demand_h100e;
-    let short = &mut c.short[b * p..][..p];
-    let domestic = &offer.domestic[..p];
-    // Spill is linear in the amount, so a buyer's shortfalls are pooled:
-    // a mandated buyer's domestic shortfall may only go to domestic products.
-    let (mut to_domestic, mut to_any) = (0.0, 0.0);
-    for j in 0..p {
-        let s = short[j];
-        if s <= 0.0 {
-            continue;
-        }
-        short[j] = 0.0;
-        if mandated && domestic[j] {
-            to_domestic += s
-        } else {
-            to_any += s
+    // Spill is linear in the amount, so a buyer's shortfalls are pooled.
+    let (mut to_domestic, mut to_any) = c.pool[b];
+    if std::mem::take(&mut c.nan_short[b]) {
+        // A NaN shortfall (from non-finite inputs) joins the pool of its nest.
+        let short = &mut c.short[b * p..][..p];
+        for (s, &dom) in short.iter_mut().zip(&offer.domestic[..p]) {
+            if s.is_nan() {
+                if mandated && dom {
+                    to_domestic += *s
+                } else {
+                    to_any += *s
+                }
+                *s = 0.0;
+            }
         }
     }
     for (amount, nest) in [(to_domestic, Nest::Domestic), (to_any, Nest::All)] {
@@ -660,7 +814,16 @@ fn spill(c: &mut Clearing, offer: &ProductOffer, b: usize) {
             c.unmet[b] += amount;
             continue;
         }
-        let placed = spread(c, offer, b, amount, nest);
+        let n_open = match nest {
+            Nest::All => c.n_open_any,
+            Nest::Domestic => c.n_open_domestic,
+        };
+        // With nothing open the spread places nothing.
+        let placed = if n_open == 0 {
+            0.0
+        } else {
+            spread(c, offer, b, amount, nest)
+        };
         c.unmet[b] += amount - placed;
     }
 }
