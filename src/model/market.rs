@@ -51,6 +51,33 @@ pub struct Buyer {
     pub mandate: Option<BuyerMandate>,
 }
 
+/// One buyer's outcome and working state in a clearing.
+#[derive(Debug, Clone, Copy, Default)]
+struct BuyerState {
+    /// Copies of the buyer's mandate and demand.
+    mandate: Option<BuyerMandate>,
+    demand: f64,
+    unmet: f64,
+    cut: f64,
+    /// Foreign purchases still allowed (in the mandate's basis) during the re-offer.
+    allowance: f64,
+    /// The shortfalls of this round pooled by nest (domestic only, any).
+    pool_domestic: f64,
+    pool_any: f64,
+    /// Whether its pending row may hold a non-zero request (an all-zero row
+    /// is skipped by the water-filling: it changes nothing).
+    live: bool,
+    /// Whether its `short` row may hold a NaN shortfall, which the next
+    /// spill pools (positive shortfalls are pooled as they arise).
+    nan_short: bool,
+    /// 0 not yet known, 1 no wanted product's linear weight underflowed
+    /// to 0, 2 one did (see [`spread`]).
+    underflow: u8,
+    /// Its targets are its `base_weight` row (the mandate did not move
+    /// them), read in place rather than copied to `weight`.
+    targets_are_base: bool,
+}
+
 /// Reusable buffers for clearing, and the outcome of the last clearing.
 #[derive(Debug, Clone, Default)]
 pub struct Clearing {
@@ -66,10 +93,9 @@ pub struct Clearing {
     allocation: Vec<f64>,
     pending: Vec<f64>,
     short: Vec<f64>,
-    unmet: Vec<f64>,
-    cut: Vec<f64>,
-    /// Foreign purchases still allowed (in the mandate's basis) during the re-offer.
-    allowance: Vec<f64>,
+    /// Per buyer: the outcome and working state of its clearing, together so
+    /// that a buyer's row of work checks one index.
+    st: Vec<BuyerState>,
     remaining: Vec<f64>,
     /// Per product, all bits set while a spread may use it (unsaturated),
     /// none once saturated: a weight masked with it is the weight or +0.
@@ -83,26 +109,12 @@ pub struct Clearing {
     ratio: Vec<f64>,
     /// Per product: `NEGLIGIBLE` times its cap in compute.
     negligible_cap: Vec<f64>,
-    /// Per buyer: whether its pending row may hold a non-zero request (an
-    /// all-zero row is skipped by the water-filling: it changes nothing).
-    live: Vec<bool>,
-    /// Per buyer: the shortfalls of this round pooled by nest (domestic only, any).
-    pool: Vec<(f64, f64)>,
-    /// Per buyer: whether its `short` row may hold a NaN shortfall, which
-    /// the next spill pools (positive shortfalls are pooled as they arise).
-    nan_short: Vec<bool>,
     /// Buyers rationed in the current round, in order.
     short_buyers: Vec<usize>,
-    /// Per buyer: 0 not yet known, 1 no wanted product's linear weight
-    /// underflowed to 0, 2 one did (see [`spread`]).
-    underflow: Vec<u8>,
     /// Linear CES weights supplied with the buyer (see [`Clearing::add_buyer_weighted`]),
     /// `base_weight[b * P + j]`; meaningful where `has_base_weight[b]`.
     base_weight: Vec<f64>,
     has_base_weight: Vec<bool>,
-    /// Per buyer: its targets are its `base_weight` row (the mandate did not
-    /// move them), read in place rather than copied to `weight`.
-    targets_are_base: Vec<bool>,
     /// Unsaturated products, and unsaturated domestic ones.
     n_open_any: usize,
     n_open_domestic: usize,
@@ -158,12 +170,12 @@ impl Clearing {
 
     /// Compute buyer `b` wanted but did not get, H100e.
     pub fn unmet(&self, b: usize) -> f64 {
-        self.unmet[b]
+        self.st[b].unmet
     }
 
     /// Foreign compute the mandate cut from buyer `b`'s purchases, H100e.
     pub fn mandate_cut(&self, b: usize) -> f64 {
-        self.cut[b]
+        self.st[b].cut
     }
 
     /// Whether buyer `b` may buy product `j`.
@@ -211,9 +223,13 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     refill(&mut c.short, nb * p, 0.0);
     c.log_weight.resize(nb * p, 0.0);
     c.weight.resize(nb * p, 0.0);
-    refill(&mut c.unmet, nb, 0.0);
-    refill(&mut c.cut, nb, 0.0);
-    refill(&mut c.allowance, nb, f64::INFINITY);
+    c.st.clear();
+    c.st.extend(c.buyers.iter().map(|buyer| BuyerState {
+        mandate: buyer.mandate,
+        demand: buyer.demand_h100e,
+        allowance: f64::INFINITY,
+        ..BuyerState::default()
+    }));
     c.remaining.resize(p, 0.0);
     c.negligible_cap.resize(p, 0.0);
     // Every product starts unsaturated, a zero cap too: the first
@@ -226,11 +242,6 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     refill(&mut c.all_bits, p, !0);
     c.scratch.resize(p, 0.0);
     c.ratio.resize(p, 0.0);
-    refill(&mut c.live, nb, false);
-    refill(&mut c.pool, nb, (0.0, 0.0));
-    refill(&mut c.nan_short, nb, false);
-    refill(&mut c.underflow, nb, 0);
-    c.targets_are_base.resize(nb, false);
     c.n_open_any = p;
     c.n_open_domestic = offer.domestic[..p].iter().filter(|&&d| d).count();
     for (((rem, neg), &units), &h) in c
@@ -248,12 +259,12 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     // 1. Targets and first requests.
     for b in 0..nb {
         set_targets(c, offer, b);
-        let demand = c.buyers[b].demand_h100e;
+        let demand = c.st[b].demand;
         if demand <= 0.0 {
             continue;
         }
         let placed = spread(c, offer, b, demand, Nest::All);
-        c.unmet[b] += demand - placed;
+        c.st[b].unmet += demand - placed;
     }
     // 2. Water-filling.
     water_fill(c, offer);
@@ -265,19 +276,19 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     // 4. Re-offer what the cut freed to buyers with unmet demand.
     if freed_any {
         for b in 0..nb {
-            if let Some(m) = c.buyers[b].mandate {
+            if let Some(m) = c.st[b].mandate {
                 let (dom, foreign) = nest_totals(c, offer, b, m.basis);
-                c.allowance[b] = (dom * (1.0 - m.share) / m.share - foreign).max(0.0);
+                c.st[b].allowance = (dom * (1.0 - m.share) / m.share - foreign).max(0.0);
             }
         }
         for b in 0..nb {
-            let want = c.unmet[b];
-            if want <= NEGLIGIBLE * c.buyers[b].demand_h100e {
+            let want = c.st[b].unmet;
+            if want <= NEGLIGIBLE * c.st[b].demand {
                 continue;
             }
-            c.unmet[b] = 0.0;
+            c.st[b].unmet = 0.0;
             let placed = spread(c, offer, b, want, Nest::All);
-            c.unmet[b] += want - placed;
+            c.st[b].unmet += want - placed;
         }
         water_fill(c, offer);
     }
@@ -285,10 +296,10 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     //    of the product's cap too, so that a small buyer's real share of a
     //    product swamped by a huge one is not thrown away.
     for b in 0..nb {
-        let tiny = NEGLIGIBLE * c.buyers[b].demand_h100e;
+        let tiny = NEGLIGIBLE * c.st[b].demand;
         let allocation = &mut c.allocation[b * p..][..p];
         let negligible_cap = &c.negligible_cap[..p];
-        let mut unmet = c.unmet[b];
+        let mut unmet = c.st[b].unmet;
         let mut zeroed = false;
         for j in 0..p {
             let q = allocation[j];
@@ -298,9 +309,9 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
                 zeroed = true;
             }
         }
-        c.unmet[b] = if unmet < tiny { 0.0 } else { unmet };
-        if c.cut[b] < tiny {
-            c.cut[b] = 0.0;
+        c.st[b].unmet = if unmet < tiny { 0.0 } else { unmet };
+        if c.st[b].cut < tiny {
+            c.st[b].cut = 0.0;
         }
         // Zeroing a negligible domestic purchase can leave the share a hair
         // below r: cut again (what this frees is negligible and not re-offered).
@@ -317,7 +328,7 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
 /// back to the products. Returns whether anything was cut.
 fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
     let p = c.n_products;
-    let Some(m) = c.buyers[b].mandate else {
+    let Some(m) = c.st[b].mandate else {
         return false;
     };
     let (dom, foreign) = nest_totals(c, offer, b, m.basis);
@@ -335,7 +346,7 @@ fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
     let remaining = &mut c.remaining[..p];
     let open_any = &mut c.open_any[..p];
     let domestic = &offer.domestic[..p];
-    let (mut cut, mut unmet) = (c.cut[b], c.unmet[b]);
+    let (mut cut, mut unmet) = (c.st[b].cut, c.st[b].unmet);
     let mut freed_any = false;
     for j in 0..p {
         if domestic[j] {
@@ -353,8 +364,8 @@ fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
             freed_any = true;
         }
     }
-    c.cut[b] = cut;
-    c.unmet[b] = unmet;
+    c.st[b].cut = cut;
+    c.st[b].unmet = unmet;
     freed_any
 }
 
@@ -362,8 +373,8 @@ fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
 fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
     let moved = set_log_targets(c, offer, b);
     let p = c.n_products;
-    c.targets_are_base[b] = !moved && c.has_base_weight[b];
-    if c.targets_are_base[b] {
+    c.st[b].targets_are_base = !moved && c.has_base_weight[b];
+    if c.st[b].targets_are_base {
         return;
     }
     let weight = &mut c.weight[b * p..][..p];
@@ -479,7 +490,7 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: N
         Nest::All => &c.open_any[..p],
         Nest::Domestic => &c.open_domestic[..p],
     };
-    let weight = if c.targets_are_base[b] {
+    let weight = if c.st[b].targets_are_base {
         &c.base_weight[b * p..][..p]
     } else {
         &c.weight[b * p..][..p]
@@ -504,8 +515,8 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: N
     let domestic = &offer.domestic[..p];
     // Foreign part against the allowance (in the mandate's basis).
     let mut foreign_scale = 1.0;
-    if let Some(m) = c.buyers[b].mandate
-        && c.allowance[b].is_finite()
+    if let Some(m) = c.st[b].mandate
+        && c.st[b].allowance.is_finite()
     {
         let foreign_basis: f64 = (0..p)
             .filter(|&j| !domestic[j])
@@ -514,21 +525,29 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: N
                 amount * (w / total) / basis_divisor(offer, j, m.basis)
             })
             .sum();
-        if foreign_basis > c.allowance[b] {
+        if foreign_basis > c.st[b].allowance {
             foreign_scale = if foreign_basis > 0.0 {
-                c.allowance[b] / foreign_basis
+                c.st[b].allowance / foreign_basis
             } else {
                 0.0
             };
         }
-        c.allowance[b] -= foreign_basis * foreign_scale;
+        c.st[b].allowance -= foreign_basis * foreign_scale;
     }
-    c.live[b] = true;
+    c.st[b].live = true;
     let pending = &mut c.pending[b * p..][..p];
     let mut placed = 0.0;
     // The ratio first: `amount · w` could underflow when `w` is tiny.
-    if foreign_scale == 1.0 {
-        // Scaling by 1 changes nothing.
+    if foreign_scale == 1.0 && amount.is_finite() && !total.is_nan() {
+        // Scaling by 1 changes nothing; and a closed or unwanted product's
+        // request is then `amount · (0 / total)` = +0 or −0, which leaves
+        // the (never −0) pending request and the sum placed as they are.
+        for ((&w, &m), q_pending) in weight.iter().zip(mask).zip(pending.iter_mut()) {
+            let q = amount * (f64::from_bits(w.to_bits() & m) / total);
+            *q_pending += q;
+            placed += q;
+        }
+    } else if foreign_scale == 1.0 {
         for ((&w, &m), q_pending) in weight.iter().zip(mask).zip(pending.iter_mut()) {
             let w = f64::from_bits(w.to_bits() & m);
             if w == 0.0 {
@@ -563,7 +582,7 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: N
 /// Buyer `b`'s linear target weights.
 fn weights(c: &Clearing, b: usize) -> &[f64] {
     let p = c.n_products;
-    if c.targets_are_base[b] {
+    if c.st[b].targets_are_base {
         &c.base_weight[b * p..][..p]
     } else {
         &c.weight[b * p..][..p]
@@ -573,7 +592,7 @@ fn weights(c: &Clearing, b: usize) -> &[f64] {
 /// Whether one of buyer `b`'s products has a finite log-weight but a linear
 /// weight of 0 (it underflowed); computed once per clearing.
 fn has_underflow(c: &mut Clearing, b: usize) -> bool {
-    if c.underflow[b] == 0 {
+    if c.st[b].underflow == 0 {
         let p = c.n_products;
         let weight = weights(c, b);
         let log_weight = &c.log_weight[b * p..][..p];
@@ -581,9 +600,9 @@ fn has_underflow(c: &mut Clearing, b: usize) -> bool {
             .iter()
             .zip(log_weight)
             .any(|(&w, &lw)| w == 0.0 && lw > f64::NEG_INFINITY);
-        c.underflow[b] = if any { 2 } else { 1 };
+        c.st[b].underflow = if any { 2 } else { 1 };
     }
-    c.underflow[b] == 2
+    c.st[b].underflow == 2
 }
 
 /// Every open product's linear weight underflowed, or is subnormal and so
@@ -655,8 +674,8 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
         // only, so all are settled before any request is served.
         let ratio = &mut c.ratio[..p];
         ratio.fill(-0.0);
-        for (row, &live) in c.pending.chunks_exact(p).zip(&c.live) {
-            if live {
+        for (row, st) in c.pending.chunks_exact(p).zip(&c.st) {
+            if st.live {
                 for (t, &x) in ratio.iter_mut().zip(row) {
                     *t += x;
                 }
@@ -692,10 +711,10 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
         // spills may follow all rows, as they do.
         c.short_buyers.clear();
         for b in 0..c.buyers.len() {
-            if !c.live[b] {
+            if !c.st[b].live {
                 continue;
             }
-            let served = if c.buyers[b].mandate.is_some() && c.allowance[b].is_finite() {
+            let served = if c.st[b].mandate.is_some() && c.st[b].allowance.is_finite() {
                 serve_row::<true>(c, offer, b)
             } else {
                 serve_row::<false>(c, offer, b)
@@ -712,9 +731,9 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
         }
     }
     // Unreachable in exact arithmetic; whatever is still pending is unmet.
-    for (row, unmet) in c.pending.chunks_exact_mut(p).zip(&mut c.unmet) {
+    for (row, st) in c.pending.chunks_exact_mut(p).zip(&mut c.st) {
         for q in row {
-            *unmet += *q;
+            st.unmet += *q;
             *q = 0.0;
         }
     }
@@ -732,7 +751,7 @@ fn serve_row<const LIMITED: bool>(c: &mut Clearing, offer: &ProductOffer, b: usi
     let pending = &mut c.pending[b * p..][..p];
     let allocation = &mut c.allocation[b * p..][..p];
     let short = &mut c.short[b * p..][..p];
-    let mandate = c.buyers[b].mandate;
+    let mandate = c.st[b].mandate;
     let mandated = mandate.is_some();
     let (mut to_domestic, mut to_any) = (0.0, 0.0);
     let mut buyer_short = false;
@@ -767,7 +786,7 @@ fn serve_row<const LIMITED: bool>(c: &mut Clearing, offer: &ProductOffer, b: usi
                 && !domestic[j]
                 && let Some(m) = mandate
             {
-                c.allowance[b] += match m.basis {
+                c.st[b].allowance += match m.basis {
                     MandateBasis::Compute => s / 1.0,
                     MandateBasis::Units => s / h100e[j],
                 };
@@ -777,10 +796,11 @@ fn serve_row<const LIMITED: bool>(c: &mut Clearing, offer: &ProductOffer, b: usi
             nan |= s.is_nan();
         }
     }
-    c.live[b] = still_live;
-    c.nan_short[b] |= nan;
+    c.st[b].live = still_live;
+    c.st[b].nan_short |= nan;
     if buyer_short {
-        c.pool[b] = (to_domestic, to_any);
+        c.st[b].pool_domestic = to_domestic;
+        c.st[b].pool_any = to_any;
     }
     buyer_short
 }
@@ -788,11 +808,11 @@ fn serve_row<const LIMITED: bool>(c: &mut Clearing, offer: &ProductOffer, b: usi
 /// Re-spends buyer `b`'s pooled shortfalls of this round over its open products.
 fn spill(c: &mut Clearing, offer: &ProductOffer, b: usize) {
     let p = c.n_products;
-    let mandated = c.buyers[b].mandate.is_some();
-    let tiny = NEGLIGIBLE * c.buyers[b].demand_h100e;
+    let mandated = c.st[b].mandate.is_some();
+    let tiny = NEGLIGIBLE * c.st[b].demand;
     // Spill is linear in the amount, so a buyer's shortfalls are pooled.
-    let (mut to_domestic, mut to_any) = c.pool[b];
-    if std::mem::take(&mut c.nan_short[b]) {
+    let (mut to_domestic, mut to_any) = (c.st[b].pool_domestic, c.st[b].pool_any);
+    if std::mem::take(&mut c.st[b].nan_short) {
         // A NaN shortfall (from non-finite inputs) joins the pool of its nest.
         let short = &mut c.short[b * p..][..p];
         for (s, &dom) in short.iter_mut().zip(&offer.domestic[..p]) {
@@ -811,7 +831,7 @@ fn spill(c: &mut Clearing, offer: &ProductOffer, b: usize) {
             continue;
         }
         if amount < tiny {
-            c.unmet[b] += amount;
+            c.st[b].unmet += amount;
             continue;
         }
         let n_open = match nest {
@@ -824,6 +844,6 @@ fn spill(c: &mut Clearing, offer: &ProductOffer, b: usize) {
         } else {
             spread(c, offer, b, amount, nest)
         };
-        c.unmet[b] += amount - placed;
+        c.st[b].unmet += amount - placed;
     }
 }
