@@ -76,6 +76,10 @@ struct BuyerState {
     /// Its targets are its `base_weight` row (the mandate did not move
     /// them), read in place rather than copied to `weight`.
     targets_are_base: bool,
+    /// Its `log_weight` row is filled. A free buyer with linear weights
+    /// supplied needs its log-weights only in the rare re-weighing, so they
+    /// are computed then (the same numbers).
+    log_ready: bool,
 }
 
 /// Reusable buffers for clearing, and the outcome of the last clearing.
@@ -85,8 +89,11 @@ pub struct Clearing {
     buyers: Vec<Buyer>,
     /// `available[b * P + j]`.
     available: Vec<bool>,
-    /// Target log-weights (−∞ where the buyer does not want the product).
+    /// Target log-weights (−∞ where the buyer does not want the product);
+    /// a row is filled only when needed (see [`BuyerState::log_ready`]).
     log_weight: Vec<f64>,
+    /// This month's `ln_quality_price`, for log-weights filled on demand.
+    ln_quality_price: Vec<f64>,
     /// `exp(log_weight − the buyer's largest)`: linear target weights in (0, 1].
     weight: Vec<f64>,
     /// Compute allocated, `allocation[b * P + j]`.
@@ -186,13 +193,19 @@ impl Clearing {
     /// The buyer's CES target share of product `j` (after the mandate nest), for tests and reports.
     pub fn target_share(&self, b: usize, j: usize) -> f64 {
         let p = self.n_products;
-        let row = &self.log_weight[b * p..(b + 1) * p];
-        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let lw = |k: usize| {
+            if self.st[b].log_ready {
+                self.log_weight[b * p + k]
+            } else {
+                free_log_weight(self, b, k)
+            }
+        };
+        let max = (0..p).map(lw).fold(f64::NEG_INFINITY, f64::max);
         if max == f64::NEG_INFINITY {
             return 0.0;
         }
-        let total: f64 = row.iter().map(|w| (w - max).exp()).sum();
-        (row[j] - max).exp() / total
+        let total: f64 = (0..p).map(|k| (lw(k) - max).exp()).sum();
+        (lw(j) - max).exp() / total
     }
 }
 
@@ -222,6 +235,9 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     refill(&mut c.pending, nb * p, 0.0);
     refill(&mut c.short, nb * p, 0.0);
     c.log_weight.resize(nb * p, 0.0);
+    c.ln_quality_price.clear();
+    c.ln_quality_price
+        .extend_from_slice(&offer.ln_quality_price[..p]);
     c.weight.resize(nb * p, 0.0);
     c.st.clear();
     c.st.extend(c.buyers.iter().map(|buyer| BuyerState {
@@ -301,9 +317,11 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
         let negligible_cap = &c.negligible_cap[..p];
         let mut unmet = c.st[b].unmet;
         let mut zeroed = false;
+        // `tiny.min(cap)` is at most `tiny` unless `tiny` is NaN: test that first.
+        let below_tiny = |q: f64| q < tiny || tiny.is_nan();
         for j in 0..p {
             let q = allocation[j];
-            if q != 0.0 && q < tiny.min(negligible_cap[j]) {
+            if below_tiny(q) && q != 0.0 && q < tiny.min(negligible_cap[j]) {
                 unmet += q;
                 allocation[j] = 0.0;
                 zeroed = true;
@@ -389,17 +407,28 @@ fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
     }
 }
 
-/// Sets buyer `b`'s target log-weights: CES over its available products,
-/// moved into the mandate's nests when its domestic share falls short.
-/// Returns whether the mandate moved them.
-fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
+/// A free buyer's log-weight of product `j`: CES over its available products.
+fn free_log_weight(c: &Clearing, b: usize, j: usize) -> f64 {
+    let rho = 1.0 - c.buyers[b].sigma;
+    if c.available[b * c.n_products + j] {
+        if rho.abs() < 1e-9 {
+            0.0 // Cobb–Douglas.
+        } else {
+            rho * c.ln_quality_price[j]
+        }
+    } else {
+        f64::NEG_INFINITY
+    }
+}
+
+/// Fills buyer `b`'s row of `log_weight` with its free log-weights.
+fn fill_log_weights(c: &mut Clearing, b: usize) {
     let p = c.n_products;
-    let buyer = c.buyers[b];
-    let rho = 1.0 - buyer.sigma;
+    let rho = 1.0 - c.buyers[b].sigma;
     let cobb_douglas = rho.abs() < 1e-9;
     let log_weight = &mut c.log_weight[b * p..][..p];
     let available = &c.available[b * p..][..p];
-    let ln_quality_price = &offer.ln_quality_price[..p];
+    let ln_quality_price = &c.ln_quality_price[..p];
     for j in 0..p {
         log_weight[j] = if available[j] {
             if cobb_douglas {
@@ -411,6 +440,20 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
             f64::NEG_INFINITY
         };
     }
+    c.st[b].log_ready = true;
+}
+
+/// Sets buyer `b`'s target log-weights: CES over its available products,
+/// moved into the mandate's nests when its domestic share falls short.
+/// Returns whether the mandate moved them.
+fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
+    let p = c.n_products;
+    let buyer = c.buyers[b];
+    if buyer.mandate.is_none() && c.has_base_weight[b] {
+        return false; // Its linear weights are known; log-weights on demand.
+    }
+    fill_log_weights(c, b);
+    let log_weight = &mut c.log_weight[b * p..][..p];
     let Some(m) = buyer.mandate else {
         return false;
     };
@@ -593,6 +636,9 @@ fn weights(c: &Clearing, b: usize) -> &[f64] {
 /// weight of 0 (it underflowed); computed once per clearing.
 fn has_underflow(c: &mut Clearing, b: usize) -> bool {
     if c.st[b].underflow == 0 {
+        if !c.st[b].log_ready {
+            fill_log_weights(c, b);
+        }
         let p = c.n_products;
         let weight = weights(c, b);
         let log_weight = &c.log_weight[b * p..][..p];
@@ -612,6 +658,9 @@ fn has_underflow(c: &mut Clearing, b: usize) -> bool {
 #[cold]
 fn reweigh_from_logs(c: &mut Clearing, offer: &ProductOffer, b: usize, nest: Nest) -> Option<f64> {
     let p = c.n_products;
+    if !c.st[b].log_ready {
+        fill_log_weights(c, b);
+    }
     let open = |j: usize| c.open_any[j] != 0 && (nest == Nest::All || offer.domestic[j]);
     let log_weight = &c.log_weight[b * p..][..p];
     let mut max = f64::NEG_INFINITY;
@@ -710,14 +759,26 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
         // its own requests and reads the saturation just settled, so the
         // spills may follow all rows, as they do.
         c.short_buyers.clear();
-        for b in 0..c.buyers.len() {
-            if !c.st[b].live {
+        let products = RoundProducts {
+            ratio: &c.ratio[..p],
+            domestic: &offer.domestic[..p],
+            h100e: &offer.h100e[..p],
+        };
+        for (b, (((pending, allocation), short), st)) in c
+            .pending
+            .chunks_exact_mut(p)
+            .zip(c.allocation.chunks_exact_mut(p))
+            .zip(c.short.chunks_exact_mut(p))
+            .zip(c.st.iter_mut())
+            .enumerate()
+        {
+            if !st.live {
                 continue;
             }
-            let served = if c.st[b].mandate.is_some() && c.st[b].allowance.is_finite() {
-                serve_row::<true>(c, offer, b)
+            let served = if st.mandate.is_some() && st.allowance.is_finite() {
+                serve_row::<true>(pending, allocation, short, st, products)
             } else {
-                serve_row::<false>(c, offer, b)
+                serve_row::<false>(pending, allocation, short, st, products)
             };
             if served {
                 c.short_buyers.push(b);
@@ -739,19 +800,34 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
     }
 }
 
-/// Serves buyer `b`'s pending requests at this round's ratios, pools its
-/// shortfalls (and, when `LIMITED`, gives the allowance of the foreign ones
-/// back). Returns whether it was rationed.
+/// The per-product data a round serves requests with.
+#[derive(Clone, Copy)]
+struct RoundProducts<'a> {
+    ratio: &'a [f64],
+    domestic: &'a [bool],
+    h100e: &'a [f64],
+}
+
+/// Serves one buyer's pending requests (its rows of `pending`, `allocation`
+/// and `short`) at this round's ratios and pools its shortfalls (when
+/// `LIMITED`, foreign ones also give their allowance back). Returns whether
+/// it was rationed.
 #[inline(always)]
-fn serve_row<const LIMITED: bool>(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
-    let p = c.n_products;
-    let ratio = &c.ratio[..p];
-    let domestic = &offer.domestic[..p];
-    let h100e = &offer.h100e[..p];
-    let pending = &mut c.pending[b * p..][..p];
-    let allocation = &mut c.allocation[b * p..][..p];
-    let short = &mut c.short[b * p..][..p];
-    let mandate = c.st[b].mandate;
+fn serve_row<const LIMITED: bool>(
+    pending: &mut [f64],
+    allocation: &mut [f64],
+    short: &mut [f64],
+    st: &mut BuyerState,
+    products: RoundProducts,
+) -> bool {
+    let p = products.ratio.len();
+    let (ratio, domestic, h100e) = (
+        products.ratio,
+        &products.domestic[..p],
+        &products.h100e[..p],
+    );
+    let (pending, allocation, short) = (&mut pending[..p], &mut allocation[..p], &mut short[..p]);
+    let mandate = st.mandate;
     let mandated = mandate.is_some();
     let (mut to_domestic, mut to_any) = (0.0, 0.0);
     let mut buyer_short = false;
@@ -786,7 +862,7 @@ fn serve_row<const LIMITED: bool>(c: &mut Clearing, offer: &ProductOffer, b: usi
                 && !domestic[j]
                 && let Some(m) = mandate
             {
-                c.st[b].allowance += match m.basis {
+                st.allowance += match m.basis {
                     MandateBasis::Compute => s / 1.0,
                     MandateBasis::Units => s / h100e[j],
                 };
@@ -796,11 +872,11 @@ fn serve_row<const LIMITED: bool>(c: &mut Clearing, offer: &ProductOffer, b: usi
             nan |= s.is_nan();
         }
     }
-    c.st[b].live = still_live;
-    c.st[b].nan_short |= nan;
+    st.live = still_live;
+    st.nan_short |= nan;
     if buyer_short {
-        c.st[b].pool_domestic = to_domestic;
-        c.st[b].pool_any = to_any;
+        st.pool_domestic = to_domestic;
+        st.pool_any = to_any;
     }
     buyer_short
 }
