@@ -317,11 +317,12 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
         let negligible_cap = &c.negligible_cap[..p];
         let mut unmet = c.st[b].unmet;
         let mut zeroed = false;
-        // `tiny.min(cap)` is at most `tiny` unless `tiny` is NaN: test that first.
-        let below_tiny = |q: f64| q < tiny || tiny.is_nan();
+        // `tiny.min(cap)` is at most `tiny` unless `tiny` is NaN (then it is
+        // the cap, and no q that fails `q < ∞` passes): a first, cheap test.
+        let first = if tiny.is_nan() { f64::INFINITY } else { tiny };
         for j in 0..p {
             let q = allocation[j];
-            if below_tiny(q) && q != 0.0 && q < tiny.min(negligible_cap[j]) {
+            if q < first && q != 0.0 && q < tiny.min(negligible_cap[j]) {
                 unmet += q;
                 allocation[j] = 0.0;
                 zeroed = true;
@@ -458,11 +459,13 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
         return false;
     };
     // Within-nest log-sum-exp and, for the units basis, units per compute of each nest.
-    let lse = |dom: bool, w: &[f64]| -> f64 {
-        let max = (0..p)
+    let nest_max = |dom: bool, w: &[f64]| -> f64 {
+        (0..p)
             .filter(|&j| offer.domestic[j] == dom)
             .map(|j| w[j])
-            .fold(f64::NEG_INFINITY, f64::max);
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    let lse = |dom: bool, w: &[f64], max: f64| -> f64 {
         if max == f64::NEG_INFINITY {
             return max;
         }
@@ -473,16 +476,20 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
             .ln()
     };
     let w = &*log_weight;
-    let lse_dom = lse(true, w);
-    let lse_for = lse(false, w);
-    if lse_dom == f64::NEG_INFINITY {
+    // A nest's log-sum-exp is −∞ exactly when its largest log-weight is
+    // (the sum is then at least 1, or NaN): settle these cases before any
+    // exponential.
+    let (max_dom, max_for) = (nest_max(true, w), nest_max(false, w));
+    if max_dom == f64::NEG_INFINITY {
         // No domestic product available: the mandate forbids foreign ones too.
         log_weight.fill(f64::NEG_INFINITY);
         return true;
     }
-    if lse_for == f64::NEG_INFINITY {
+    if max_for == f64::NEG_INFINITY {
         return false; // Only domestic products: the share is 1 ≥ r already.
     }
+    let lse_dom = lse(true, w, max_dom);
+    let lse_for = lse(false, w, max_for);
     // Units per compute inside each nest (within-nest CES shares / h100e).
     let units_per_compute = |dom: bool, lse_nest: f64| -> f64 {
         (0..p)
