@@ -279,7 +279,7 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
         if demand <= 0.0 {
             continue;
         }
-        let placed = spread(c, offer, b, demand, Nest::All);
+        let placed = first_spread(c, offer, b, demand);
         c.st[b].unmet += demand - placed;
     }
     // 2. Water-filling.
@@ -637,6 +637,35 @@ fn weights(c: &Clearing, b: usize) -> &[f64] {
     } else {
         &c.weight[b * p..][..p]
     }
+}
+
+/// [`spread`] of a buyer's first requests, `amount` over all its wanted
+/// products: nothing is saturated yet, its allowance is unlimited and its
+/// requests are 0, so the common case needs no masks or checks (the same
+/// operations as [`spread`]).
+fn first_spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64) -> f64 {
+    let p = c.n_products;
+    let weight = if c.st[b].targets_are_base {
+        &c.base_weight[b * p..][..p]
+    } else {
+        &c.weight[b * p..][..p]
+    };
+    let mut total = 0.0;
+    for &w in weight {
+        total += w;
+    }
+    if !(total >= MIN_LINEAR_TOTAL && amount.is_finite()) {
+        return spread(c, offer, b, amount, Nest::All);
+    }
+    c.st[b].live = true;
+    let pending = &mut c.pending[b * p..][..p];
+    let mut placed = 0.0;
+    for (q_pending, &w) in pending.iter_mut().zip(weight) {
+        let q = amount * (w / total);
+        *q_pending += q;
+        placed += q;
+    }
+    placed
 }
 
 /// Whether one of buyer `b`'s products has a finite log-weight but a linear
