@@ -98,7 +98,10 @@ pub struct Clearing {
     weight: Vec<f64>,
     /// Compute allocated, `allocation[b * P + j]`.
     allocation: Vec<f64>,
+    /// Requests not yet served, `pending[b * P + j]`.
     pending: Vec<f64>,
+    /// Last shortfall of each request once pooled (0), or as it was when
+    /// not positive: only a NaN one is read again (by the next spill).
     short: Vec<f64>,
     /// Per buyer: the outcome and working state of its clearing, together so
     /// that a buyer's row of work checks one index.
@@ -229,8 +232,8 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     let p = clearing.n_products;
     let nb = clearing.buyers.len();
     let c = clearing;
-    // Only what is accumulated into needs zeroing; `set_targets` writes every
-    // target cell.
+    // Only what is accumulated into needs zeroing; target rows are written
+    // before they are read.
     refill(&mut c.allocation, nb * p, 0.0);
     refill(&mut c.pending, nb * p, 0.0);
     refill(&mut c.short, nb * p, 0.0);
