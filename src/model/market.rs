@@ -51,6 +51,37 @@ pub struct Buyer {
     pub mandate: Option<BuyerMandate>,
 }
 
+/// One buyer's outcome and working state in a clearing.
+#[derive(Debug, Clone, Copy, Default)]
+struct BuyerState {
+    /// Copies of the buyer's mandate and demand.
+    mandate: Option<BuyerMandate>,
+    demand: f64,
+    unmet: f64,
+    cut: f64,
+    /// Foreign purchases still allowed (in the mandate's basis) during the re-offer.
+    allowance: f64,
+    /// The shortfalls of this round pooled by nest (domestic only, any).
+    pool_domestic: f64,
+    pool_any: f64,
+    /// Whether its pending row may hold a non-zero request (an all-zero row
+    /// is skipped by the water-filling: it changes nothing).
+    live: bool,
+    /// Whether its `short` row may hold a NaN shortfall, which the next
+    /// spill pools (positive shortfalls are pooled as they arise).
+    nan_short: bool,
+    /// 0 not yet known, 1 no wanted product's linear weight underflowed
+    /// to 0, 2 one did (see [`spread`]).
+    underflow: u8,
+    /// Its targets are its `base_weight` row (the mandate did not move
+    /// them), read in place rather than copied to `weight`.
+    targets_are_base: bool,
+    /// Its `log_weight` row is filled. A free buyer with linear weights
+    /// supplied needs its log-weights only in the rare re-weighing, so they
+    /// are computed then (the same numbers).
+    log_ready: bool,
+}
+
 /// Reusable buffers for clearing, and the outcome of the last clearing.
 #[derive(Debug, Clone, Default)]
 pub struct Clearing {
@@ -58,27 +89,45 @@ pub struct Clearing {
     buyers: Vec<Buyer>,
     /// `available[b * P + j]`.
     available: Vec<bool>,
-    /// Target log-weights (−∞ where the buyer does not want the product).
+    /// Target log-weights (−∞ where the buyer does not want the product);
+    /// a row is filled only when needed (see [`BuyerState::log_ready`]).
     log_weight: Vec<f64>,
+    /// This month's `ln_quality_price`, for log-weights filled on demand.
+    ln_quality_price: Vec<f64>,
     /// `exp(log_weight − the buyer's largest)`: linear target weights in (0, 1].
     weight: Vec<f64>,
     /// Compute allocated, `allocation[b * P + j]`.
     allocation: Vec<f64>,
+    /// Requests not yet served, `pending[b * P + j]`.
     pending: Vec<f64>,
+    /// Last shortfall of each request once pooled (0), or as it was when
+    /// not positive: only a NaN one is read again (by the next spill).
     short: Vec<f64>,
-    unmet: Vec<f64>,
-    cut: Vec<f64>,
-    /// Foreign purchases still allowed (in the mandate's basis) during the re-offer.
-    allowance: Vec<f64>,
+    /// Per buyer: the outcome and working state of its clearing, together so
+    /// that a buyer's row of work checks one index.
+    st: Vec<BuyerState>,
     remaining: Vec<f64>,
-    saturated: Vec<bool>,
-    /// Whether buyer `b` was rationed in the current water-filling round.
-    buyer_short: Vec<bool>,
+    /// Per product, all bits set while a spread may use it (unsaturated),
+    /// none once saturated: a weight masked with it is the weight or +0.
+    open_any: Vec<u64>,
+    /// The same for a mandated buyer's domestic spill: unsaturated and domestic.
+    open_domestic: Vec<u64>,
+    /// All bits set, to leave [`reweigh_from_logs`]' weights unmasked.
+    all_bits: Vec<u64>,
     scratch: Vec<f64>,
+    /// Per product: its requests summed over the buyers, then its rationing ratio.
+    ratio: Vec<f64>,
+    /// Per product: `NEGLIGIBLE` times its cap in compute.
+    negligible_cap: Vec<f64>,
+    /// Buyers rationed in the current round, in order.
+    short_buyers: Vec<usize>,
     /// Linear CES weights supplied with the buyer (see [`Clearing::add_buyer_weighted`]),
     /// `base_weight[b * P + j]`; meaningful where `has_base_weight[b]`.
     base_weight: Vec<f64>,
     has_base_weight: Vec<bool>,
+    /// Unsaturated products, and unsaturated domestic ones.
+    n_open_any: usize,
+    n_open_domestic: usize,
 }
 
 impl Clearing {
@@ -131,12 +180,12 @@ impl Clearing {
 
     /// Compute buyer `b` wanted but did not get, H100e.
     pub fn unmet(&self, b: usize) -> f64 {
-        self.unmet[b]
+        self.st[b].unmet
     }
 
     /// Foreign compute the mandate cut from buyer `b`'s purchases, H100e.
     pub fn mandate_cut(&self, b: usize) -> f64 {
-        self.cut[b]
+        self.st[b].cut
     }
 
     /// Whether buyer `b` may buy product `j`.
@@ -147,14 +196,34 @@ impl Clearing {
     /// The buyer's CES target share of product `j` (after the mandate nest), for tests and reports.
     pub fn target_share(&self, b: usize, j: usize) -> f64 {
         let p = self.n_products;
-        let row = &self.log_weight[b * p..(b + 1) * p];
-        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let lw = |k: usize| {
+            if self.st[b].log_ready {
+                self.log_weight[b * p + k]
+            } else {
+                free_log_weight(self, b, k)
+            }
+        };
+        let max = (0..p).map(lw).fold(f64::NEG_INFINITY, f64::max);
         if max == f64::NEG_INFINITY {
             return 0.0;
         }
-        let total: f64 = row.iter().map(|w| (w - max).exp()).sum();
-        (row[j] - max).exp() / total
+        let total: f64 = (0..p).map(|k| (lw(k) - max).exp()).sum();
+        (lw(j) - max).exp() / total
     }
+}
+
+/// Which of a buyer's open products a [`spread`] may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Nest {
+    All,
+    /// A mandated buyer's domestic shortfall goes to domestic products only.
+    Domestic,
+}
+
+/// Sets `v` to `n` copies of `x`, reusing its allocation.
+fn refill<T: Copy>(v: &mut Vec<T>, n: usize, x: T) {
+    v.resize(n, x);
+    v.fill(x);
 }
 
 /// Clears the month: fills the allocations, unmet demand and mandate cuts of
@@ -163,45 +232,58 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     let p = clearing.n_products;
     let nb = clearing.buyers.len();
     let c = clearing;
-    for v in [
-        &mut c.log_weight,
-        &mut c.weight,
-        &mut c.allocation,
-        &mut c.pending,
-        &mut c.short,
-    ] {
-        v.clear();
-        v.resize(nb * p, 0.0);
-    }
-    for v in [&mut c.unmet, &mut c.cut] {
-        v.clear();
-        v.resize(nb, 0.0);
-    }
-    c.allowance.clear();
-    c.allowance.resize(nb, f64::INFINITY);
-    c.buyer_short.clear();
-    c.buyer_short.resize(nb, false);
-    c.remaining.clear();
-    c.saturated.clear();
-    for j in 0..p {
-        let cap = offer.cap_units[j] * offer.h100e[j];
-        // Every product starts unsaturated, a zero cap too: the first
-        // water-filling round saturates it at ratio 0, so its requests spill
-        // by the nest rules (a mandated buyer's to domestic products only).
-        c.remaining.push(cap.max(0.0));
-        c.saturated.push(false);
-    }
+    // Only what is accumulated into needs zeroing; target rows are written
+    // before they are read.
+    refill(&mut c.allocation, nb * p, 0.0);
+    refill(&mut c.pending, nb * p, 0.0);
+    refill(&mut c.short, nb * p, 0.0);
+    c.log_weight.resize(nb * p, 0.0);
+    c.ln_quality_price.clear();
+    c.ln_quality_price
+        .extend_from_slice(&offer.ln_quality_price[..p]);
+    c.weight.resize(nb * p, 0.0);
+    c.st.clear();
+    c.st.extend(c.buyers.iter().map(|buyer| BuyerState {
+        mandate: buyer.mandate,
+        demand: buyer.demand_h100e,
+        allowance: f64::INFINITY,
+        ..BuyerState::default()
+    }));
+    c.remaining.resize(p, 0.0);
+    c.negligible_cap.resize(p, 0.0);
+    // Every product starts unsaturated, a zero cap too: the first
+    // water-filling round saturates it at ratio 0, so its requests spill
+    // by the nest rules (a mandated buyer's to domestic products only).
+    refill(&mut c.open_any, p, !0);
+    c.open_domestic.clear();
+    c.open_domestic
+        .extend(offer.domestic[..p].iter().map(|&d| if d { !0 } else { 0 }));
+    refill(&mut c.all_bits, p, !0);
     c.scratch.resize(p, 0.0);
+    c.ratio.resize(p, 0.0);
+    c.n_open_any = p;
+    c.n_open_domestic = offer.domestic[..p].iter().filter(|&&d| d).count();
+    for (((rem, neg), &units), &h) in c
+        .remaining
+        .iter_mut()
+        .zip(c.negligible_cap.iter_mut())
+        .zip(&offer.cap_units[..p])
+        .zip(&offer.h100e[..p])
+    {
+        let cap = units * h;
+        *rem = cap.max(0.0);
+        *neg = NEGLIGIBLE * cap;
+    }
 
     // 1. Targets and first requests.
     for b in 0..nb {
         set_targets(c, offer, b);
-        let demand = c.buyers[b].demand_h100e;
+        let demand = c.st[b].demand;
         if demand <= 0.0 {
             continue;
         }
-        let placed = spread(c, offer, b, demand, |_| true);
-        c.unmet[b] += demand - placed;
+        let placed = first_spread(c, offer, b, demand);
+        c.st[b].unmet += demand - placed;
     }
     // 2. Water-filling.
     water_fill(c, offer);
@@ -213,19 +295,19 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     // 4. Re-offer what the cut freed to buyers with unmet demand.
     if freed_any {
         for b in 0..nb {
-            if let Some(m) = c.buyers[b].mandate {
+            if let Some(m) = c.st[b].mandate {
                 let (dom, foreign) = nest_totals(c, offer, b, m.basis);
-                c.allowance[b] = (dom * (1.0 - m.share) / m.share - foreign).max(0.0);
+                c.st[b].allowance = (dom * (1.0 - m.share) / m.share - foreign).max(0.0);
             }
         }
         for b in 0..nb {
-            let want = c.unmet[b];
-            if want <= NEGLIGIBLE * c.buyers[b].demand_h100e {
+            let want = c.st[b].unmet;
+            if want <= NEGLIGIBLE * c.st[b].demand {
                 continue;
             }
-            c.unmet[b] = 0.0;
-            let placed = spread(c, offer, b, want, |_| true);
-            c.unmet[b] += want - placed;
+            c.st[b].unmet = 0.0;
+            let placed = spread(c, offer, b, want, Nest::All);
+            c.st[b].unmet += want - placed;
         }
         water_fill(c, offer);
     }
@@ -233,24 +315,33 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     //    of the product's cap too, so that a small buyer's real share of a
     //    product swamped by a huge one is not thrown away.
     for b in 0..nb {
-        let tiny = NEGLIGIBLE * c.buyers[b].demand_h100e;
+        let tiny = NEGLIGIBLE * c.st[b].demand;
+        let allocation = &mut c.allocation[b * p..][..p];
+        let negligible_cap = &c.negligible_cap[..p];
+        let mut unmet = c.st[b].unmet;
+        let mut zeroed = false;
+        // `tiny.min(cap)` is at most `tiny` unless `tiny` is NaN (then it is
+        // the cap, and no q that fails `q < ∞` passes): a first, cheap test.
+        let first = if tiny.is_nan() { f64::INFINITY } else { tiny };
         for j in 0..p {
-            let k = b * p + j;
-            let cap = offer.cap_units[j] * offer.h100e[j];
-            if c.allocation[k] != 0.0 && c.allocation[k] < tiny.min(NEGLIGIBLE * cap) {
-                c.unmet[b] += c.allocation[k];
-                c.allocation[k] = 0.0;
+            let q = allocation[j];
+            if q < first && q != 0.0 && q < tiny.min(negligible_cap[j]) {
+                unmet += q;
+                allocation[j] = 0.0;
+                zeroed = true;
             }
         }
-        if c.unmet[b] < tiny {
-            c.unmet[b] = 0.0;
-        }
-        if c.cut[b] < tiny {
-            c.cut[b] = 0.0;
+        c.st[b].unmet = if unmet < tiny { 0.0 } else { unmet };
+        if c.st[b].cut < tiny {
+            c.st[b].cut = 0.0;
         }
         // Zeroing a negligible domestic purchase can leave the share a hair
         // below r: cut again (what this frees is negligible and not re-offered).
-        cut_to_mandate(c, offer, b);
+        // Purchases untouched since step 3 found nothing to cut give the same
+        // answer, so only a re-offer or a zeroing calls for the check.
+        if freed_any || zeroed {
+            cut_to_mandate(c, offer, b);
+        }
     }
 }
 
@@ -259,7 +350,7 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
 /// back to the products. Returns whether anything was cut.
 fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
     let p = c.n_products;
-    let Some(m) = c.buyers[b].mandate else {
+    let Some(m) = c.st[b].mandate else {
         return false;
     };
     let (dom, foreign) = nest_totals(c, offer, b, m.basis);
@@ -273,22 +364,30 @@ fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
     } else {
         1.0
     };
+    let allocation = &mut c.allocation[b * p..][..p];
+    let remaining = &mut c.remaining[..p];
+    let open_any = &mut c.open_any[..p];
+    let domestic = &offer.domestic[..p];
+    let (mut cut, mut unmet) = (c.st[b].cut, c.st[b].unmet);
     let mut freed_any = false;
     for j in 0..p {
-        if offer.domestic[j] {
+        if domestic[j] {
             continue;
         }
-        let k = b * p + j;
-        let freed = c.allocation[k] * (1.0 - factor);
+        let freed = allocation[j] * (1.0 - factor);
         if freed > 0.0 {
-            c.allocation[k] -= freed;
-            c.remaining[j] += freed;
-            c.saturated[j] = false;
-            c.cut[b] += freed;
-            c.unmet[b] += freed;
+            allocation[j] -= freed;
+            remaining[j] += freed;
+            // A foreign product: never open to a domestic spill.
+            c.n_open_any += (open_any[j] == 0) as usize;
+            open_any[j] = !0;
+            cut += freed;
+            unmet += freed;
             freed_any = true;
         }
     }
+    c.st[b].cut = cut;
+    c.st[b].unmet = unmet;
     freed_any
 }
 
@@ -296,22 +395,56 @@ fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
 fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
     let moved = set_log_targets(c, offer, b);
     let p = c.n_products;
-    let row = b * p..(b + 1) * p;
-    if !moved && c.has_base_weight[b] {
-        c.weight[row.clone()].copy_from_slice(&c.base_weight[row]);
+    c.st[b].targets_are_base = !moved && c.has_base_weight[b];
+    if c.st[b].targets_are_base {
         return;
     }
-    let max = c.log_weight[row.clone()]
-        .iter()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
-    for k in row {
-        c.weight[k] = if max == f64::NEG_INFINITY {
+    let weight = &mut c.weight[b * p..][..p];
+    let log_weight = &c.log_weight[b * p..][..p];
+    let max = log_weight.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    for (w, &lw) in weight.iter_mut().zip(log_weight) {
+        *w = if max == f64::NEG_INFINITY {
             0.0
         } else {
-            (c.log_weight[k] - max).exp()
+            (lw - max).exp()
         };
     }
+}
+
+/// A free buyer's log-weight of product `j`: CES over its available products.
+fn free_log_weight(c: &Clearing, b: usize, j: usize) -> f64 {
+    let rho = 1.0 - c.buyers[b].sigma;
+    if c.available[b * c.n_products + j] {
+        if rho.abs() < 1e-9 {
+            0.0 // Cobb–Douglas.
+        } else {
+            rho * c.ln_quality_price[j]
+        }
+    } else {
+        f64::NEG_INFINITY
+    }
+}
+
+/// Fills buyer `b`'s row of `log_weight` with its free log-weights.
+fn fill_log_weights(c: &mut Clearing, b: usize) {
+    let p = c.n_products;
+    let rho = 1.0 - c.buyers[b].sigma;
+    let cobb_douglas = rho.abs() < 1e-9;
+    let log_weight = &mut c.log_weight[b * p..][..p];
+    let available = &c.available[b * p..][..p];
+    let ln_quality_price = &c.ln_quality_price[..p];
+    for j in 0..p {
+        log_weight[j] = if available[j] {
+            if cobb_douglas {
+                0.0
+            } else {
+                rho * ln_quality_price[j]
+            }
+        } else {
+            f64::NEG_INFINITY
+        };
+    }
+    c.st[b].log_ready = true;
 }
 
 /// Sets buyer `b`'s target log-weights: CES over its available products,
@@ -320,30 +453,22 @@ fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
 fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
     let p = c.n_products;
     let buyer = c.buyers[b];
-    let rho = 1.0 - buyer.sigma;
-    let cobb_douglas = rho.abs() < 1e-9;
-    for j in 0..p {
-        let k = b * p + j;
-        c.log_weight[k] = if c.available[k] {
-            if cobb_douglas {
-                0.0
-            } else {
-                rho * offer.ln_quality_price[j]
-            }
-        } else {
-            f64::NEG_INFINITY
-        };
+    if buyer.mandate.is_none() && c.has_base_weight[b] {
+        return false; // Its linear weights are known; log-weights on demand.
     }
+    fill_log_weights(c, b);
+    let log_weight = &mut c.log_weight[b * p..][..p];
     let Some(m) = buyer.mandate else {
         return false;
     };
-    let row = b * p..(b + 1) * p;
     // Within-nest log-sum-exp and, for the units basis, units per compute of each nest.
-    let lse = |dom: bool, w: &[f64]| -> f64 {
-        let max = (0..p)
+    let nest_max = |dom: bool, w: &[f64]| -> f64 {
+        (0..p)
             .filter(|&j| offer.domestic[j] == dom)
             .map(|j| w[j])
-            .fold(f64::NEG_INFINITY, f64::max);
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    let lse = |dom: bool, w: &[f64], max: f64| -> f64 {
         if max == f64::NEG_INFINITY {
             return max;
         }
@@ -353,19 +478,21 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
             .sum::<f64>()
             .ln()
     };
-    let w = &c.log_weight[row.clone()];
-    let lse_dom = lse(true, w);
-    let lse_for = lse(false, w);
-    if lse_dom == f64::NEG_INFINITY {
+    let w = &*log_weight;
+    // A nest's log-sum-exp is −∞ exactly when its largest log-weight is
+    // (the sum is then at least 1, or NaN): settle these cases before any
+    // exponential.
+    let (max_dom, max_for) = (nest_max(true, w), nest_max(false, w));
+    if max_dom == f64::NEG_INFINITY {
         // No domestic product available: the mandate forbids foreign ones too.
-        c.log_weight[row]
-            .iter_mut()
-            .for_each(|x| *x = f64::NEG_INFINITY);
+        log_weight.fill(f64::NEG_INFINITY);
         return true;
     }
-    if lse_for == f64::NEG_INFINITY {
+    if max_for == f64::NEG_INFINITY {
         return false; // Only domestic products: the share is 1 ≥ r already.
     }
+    let lse_dom = lse(true, w, max_dom);
+    let lse_for = lse(false, w, max_for);
     // Units per compute inside each nest (within-nest CES shares / h100e).
     let units_per_compute = |dom: bool, lse_nest: f64| -> f64 {
         (0..p)
@@ -394,12 +521,11 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
         MandateBasis::Units => r * u_for / (r * u_for + (1.0 - r) * u_dom),
     };
     let (ln_dom, ln_for) = (x_dom.ln(), (1.0 - x_dom).ln());
-    for j in 0..p {
-        let k = b * p + j;
-        if c.log_weight[k] == f64::NEG_INFINITY {
+    for (lw, &dom) in log_weight.iter_mut().zip(&offer.domestic[..p]) {
+        if *lw == f64::NEG_INFINITY {
             continue;
         }
-        c.log_weight[k] += if offer.domestic[j] {
+        *lw += if dom {
             ln_dom - lse_dom
         } else {
             ln_for - lse_for
@@ -409,83 +535,192 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
 }
 
 /// Spreads `amount` of buyer `b`'s compute over its wanted, unsaturated
-/// products accepted by `allow`, in proportion to its targets, as pending
-/// requests; foreign requests stop at the buyer's allowance. Returns what was placed.
-fn spread(
-    c: &mut Clearing,
-    offer: &ProductOffer,
-    b: usize,
-    amount: f64,
-    allow: impl Fn(usize) -> bool,
-) -> f64 {
+/// products in `nest`, in proportion to its targets, as pending requests;
+/// foreign requests stop at the buyer's allowance. Returns what was placed.
+fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: Nest) -> f64 {
     let p = c.n_products;
+    let mask = match nest {
+        Nest::All => &c.open_any[..p],
+        Nest::Domestic => &c.open_domestic[..p],
+    };
+    let weight = if c.st[b].targets_are_base {
+        &c.base_weight[b * p..][..p]
+    } else {
+        &c.weight[b * p..][..p]
+    };
     let mut total = 0.0;
-    for j in 0..p {
-        let k = b * p + j;
-        c.scratch[j] = if !c.saturated[j] && allow(j) {
-            c.weight[k]
+    for (&w, &m) in weight.iter().zip(mask) {
+        total += f64::from_bits(w.to_bits() & m);
+    }
+    let (weight, mask) = if total >= MIN_LINEAR_TOTAL || total.is_nan() {
+        (weight, mask)
+    } else if total == 0.0 && !has_underflow(c, b) {
+        // Every open weight is 0 and none underflowed: nothing open is
+        // wanted, which is what the re-weighing would find too.
+        return 0.0;
+    } else {
+        match reweigh_from_logs(c, offer, b, nest) {
+            Some(t) => total = t,
+            None => return 0.0,
+        }
+        (&c.scratch[..p], &c.all_bits[..p])
+    };
+    let domestic = &offer.domestic[..p];
+    // Foreign part against the allowance (in the mandate's basis).
+    let mut foreign_scale = 1.0;
+    if let Some(m) = c.st[b].mandate
+        && c.st[b].allowance.is_finite()
+    {
+        let foreign_basis: f64 = (0..p)
+            .filter(|&j| !domestic[j])
+            .map(|j| {
+                let w = f64::from_bits(weight[j].to_bits() & mask[j]);
+                amount * (w / total) / basis_divisor(offer, j, m.basis)
+            })
+            .sum();
+        if foreign_basis > c.st[b].allowance {
+            foreign_scale = if foreign_basis > 0.0 {
+                c.st[b].allowance / foreign_basis
+            } else {
+                0.0
+            };
+        }
+        c.st[b].allowance -= foreign_basis * foreign_scale;
+    }
+    c.st[b].live = true;
+    let pending = &mut c.pending[b * p..][..p];
+    let mut placed = 0.0;
+    // The ratio first: `amount · w` could underflow when `w` is tiny.
+    if foreign_scale == 1.0 && amount.is_finite() && !total.is_nan() {
+        // Scaling by 1 changes nothing; and a closed or unwanted product's
+        // request is then `amount · (0 / total)` = +0 or −0, which leaves
+        // the (never −0) pending request and the sum placed as they are.
+        for ((&w, &m), q_pending) in weight.iter().zip(mask).zip(pending.iter_mut()) {
+            let q = amount * (f64::from_bits(w.to_bits() & m) / total);
+            *q_pending += q;
+            placed += q;
+        }
+    } else if foreign_scale == 1.0 {
+        for ((&w, &m), q_pending) in weight.iter().zip(mask).zip(pending.iter_mut()) {
+            let w = f64::from_bits(w.to_bits() & m);
+            if w == 0.0 {
+                continue;
+            }
+            let q = amount * (w / total);
+            *q_pending += q;
+            placed += q;
+        }
+    } else {
+        for (((&w, &m), q_pending), &dom) in weight
+            .iter()
+            .zip(mask)
+            .zip(pending.iter_mut())
+            .zip(domestic)
+        {
+            let w = f64::from_bits(w.to_bits() & m);
+            if w == 0.0 {
+                continue;
+            }
+            let mut q = amount * (w / total);
+            if !dom {
+                q *= foreign_scale;
+            }
+            *q_pending += q;
+            placed += q;
+        }
+    }
+    placed
+}
+
+/// Buyer `b`'s linear target weights.
+fn weights(c: &Clearing, b: usize) -> &[f64] {
+    let p = c.n_products;
+    if c.st[b].targets_are_base {
+        &c.base_weight[b * p..][..p]
+    } else {
+        &c.weight[b * p..][..p]
+    }
+}
+
+/// [`spread`] of a buyer's first requests, `amount` over all its wanted
+/// products: nothing is saturated yet, its allowance is unlimited and its
+/// requests are 0, so the common case needs no masks or checks (the same
+/// operations as [`spread`]).
+fn first_spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64) -> f64 {
+    let p = c.n_products;
+    let weight = if c.st[b].targets_are_base {
+        &c.base_weight[b * p..][..p]
+    } else {
+        &c.weight[b * p..][..p]
+    };
+    let mut total = 0.0;
+    for &w in weight {
+        total += w;
+    }
+    if !(total >= MIN_LINEAR_TOTAL && amount.is_finite()) {
+        return spread(c, offer, b, amount, Nest::All);
+    }
+    c.st[b].live = true;
+    let pending = &mut c.pending[b * p..][..p];
+    let mut placed = 0.0;
+    for (q_pending, &w) in pending.iter_mut().zip(weight) {
+        let q = amount * (w / total);
+        *q_pending += q;
+        placed += q;
+    }
+    placed
+}
+
+/// Whether one of buyer `b`'s products has a finite log-weight but a linear
+/// weight of 0 (it underflowed); computed once per clearing.
+fn has_underflow(c: &mut Clearing, b: usize) -> bool {
+    if c.st[b].underflow == 0 {
+        if !c.st[b].log_ready {
+            fill_log_weights(c, b);
+        }
+        let p = c.n_products;
+        let weight = weights(c, b);
+        let log_weight = &c.log_weight[b * p..][..p];
+        let any = weight
+            .iter()
+            .zip(log_weight)
+            .any(|(&w, &lw)| w == 0.0 && lw > f64::NEG_INFINITY);
+        c.st[b].underflow = if any { 2 } else { 1 };
+    }
+    c.st[b].underflow == 2
+}
+
+/// Every open product's linear weight underflowed, or is subnormal and so
+/// carries too few bits to divide an amount by (extreme σ or price gaps):
+/// weighs them in `scratch` relative to the best of them instead. Returns
+/// their total, or `None` when no product is open.
+#[cold]
+fn reweigh_from_logs(c: &mut Clearing, offer: &ProductOffer, b: usize, nest: Nest) -> Option<f64> {
+    let p = c.n_products;
+    if !c.st[b].log_ready {
+        fill_log_weights(c, b);
+    }
+    let open = |j: usize| c.open_any[j] != 0 && (nest == Nest::All || offer.domestic[j]);
+    let log_weight = &c.log_weight[b * p..][..p];
+    let mut max = f64::NEG_INFINITY;
+    for (j, &w) in log_weight.iter().enumerate() {
+        if open(j) && w > max {
+            max = w;
+        }
+    }
+    if max == f64::NEG_INFINITY {
+        return None;
+    }
+    let mut total = 0.0;
+    for (j, &w) in log_weight.iter().enumerate() {
+        c.scratch[j] = if open(j) && w > f64::NEG_INFINITY {
+            (w - max).exp()
         } else {
             0.0
         };
         total += c.scratch[j];
     }
-    if total < MIN_LINEAR_TOTAL {
-        // Every open product's linear weight underflowed, or is subnormal and
-        // so carries too few bits to divide an amount by (extreme σ or price
-        // gaps): weigh them relative to the best of them instead.
-        total = 0.0;
-        let mut max = f64::NEG_INFINITY;
-        for j in 0..p {
-            let w = c.log_weight[b * p + j];
-            if !c.saturated[j] && allow(j) && w > max {
-                max = w;
-            }
-        }
-        if max == f64::NEG_INFINITY {
-            return 0.0;
-        }
-        for j in 0..p {
-            let w = c.log_weight[b * p + j];
-            c.scratch[j] = if !c.saturated[j] && allow(j) && w > f64::NEG_INFINITY {
-                (w - max).exp()
-            } else {
-                0.0
-            };
-            total += c.scratch[j];
-        }
-    }
-    // Foreign part against the allowance (in the mandate's basis).
-    let mut foreign_scale = 1.0;
-    if let Some(m) = c.buyers[b].mandate
-        && c.allowance[b].is_finite()
-    {
-        let foreign_basis: f64 = (0..p)
-            .filter(|&j| !offer.domestic[j])
-            .map(|j| amount * (c.scratch[j] / total) / basis_divisor(offer, j, m.basis))
-            .sum();
-        if foreign_basis > c.allowance[b] {
-            foreign_scale = if foreign_basis > 0.0 {
-                c.allowance[b] / foreign_basis
-            } else {
-                0.0
-            };
-        }
-        c.allowance[b] -= foreign_basis * foreign_scale;
-    }
-    let mut placed = 0.0;
-    for j in 0..p {
-        if c.scratch[j] == 0.0 {
-            continue;
-        }
-        // The ratio first: `amount · w` could underflow when `w` is tiny.
-        let mut q = amount * (c.scratch[j] / total);
-        if !offer.domestic[j] {
-            q *= foreign_scale;
-        }
-        c.pending[b * p + j] += q;
-        placed += q;
-    }
-    placed
+    Some(total)
 }
 
 /// Compute per unit of the basis: 1 for compute, `h100e` for units.
@@ -499,9 +734,10 @@ fn basis_divisor(offer: &ProductOffer, j: usize, basis: MandateBasis) -> f64 {
 /// Domestic and foreign purchases of buyer `b`, in the basis.
 fn nest_totals(c: &Clearing, offer: &ProductOffer, b: usize, basis: MandateBasis) -> (f64, f64) {
     let p = c.n_products;
+    let allocation = &c.allocation[b * p..][..p];
     let (mut dom, mut foreign) = (0.0, 0.0);
-    for j in 0..p {
-        let q = c.allocation[b * p + j] / basis_divisor(offer, j, basis);
+    for (j, &a) in allocation.iter().enumerate() {
+        let q = a / basis_divisor(offer, j, basis);
         if offer.domestic[j] {
             dom += q
         } else {
@@ -515,97 +751,214 @@ fn nest_totals(c: &Clearing, offer: &ProductOffer, b: usize, basis: MandateBasis
 /// until nothing is short or nothing unsaturated is left.
 fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
     let p = c.n_products;
-    let nb = c.buyers.len();
+    if p == 0 {
+        return; // Nothing is ever pending.
+    }
     // Each round saturates at least one product or ends, so P + 1 rounds suffice.
     for _round in 0..=p + 1 {
-        let mut any_short = false;
-        for j in 0..p {
-            let total: f64 = (0..nb).map(|b| c.pending[b * p + j]).sum();
+        // Each product's requests summed over the buyers in order (row by row:
+        // the same additions as down each column), then its rationing ratio.
+        // A product's ratio, cap and saturation depend on its own requests
+        // only, so all are settled before any request is served.
+        let ratio = &mut c.ratio[..p];
+        ratio.fill(-0.0);
+        for (row, st) in c.pending.chunks_exact(p).zip(&c.st) {
+            if st.live {
+                for (t, &x) in ratio.iter_mut().zip(row) {
+                    *t += x;
+                }
+            }
+        }
+        for (((r, rem), open_any), open_domestic) in ratio
+            .iter_mut()
+            .zip(&mut c.remaining[..p])
+            .zip(&mut c.open_any[..p])
+            .zip(&mut c.open_domestic[..p])
+        {
+            let total = *r;
             if total <= 0.0 {
+                // Not rationed this round; a ratio is never NaN otherwise.
+                *r = f64::NAN;
                 continue;
             }
-            let ratio = if total > c.remaining[j] {
-                c.remaining[j] / total
-            } else {
-                1.0
-            };
-            for b in 0..nb {
-                let k = b * p + j;
-                let req = c.pending[k];
-                if req == 0.0 {
-                    continue;
+            *r = if total > *rem { *rem / total } else { 1.0 };
+            if *r < 1.0 {
+                *rem = 0.0;
+                if *open_any != 0 {
+                    c.n_open_any -= 1;
+                    c.n_open_domestic -= (*open_domestic != 0) as usize;
                 }
-                let got = req * ratio;
-                c.allocation[k] += got;
-                c.short[k] = req - got;
-                c.pending[k] = 0.0;
-                if c.short[k] > 0.0 {
-                    any_short = true;
-                    c.buyer_short[b] = true;
-                    // Unallocated foreign requests give their allowance back.
-                    if let Some(m) = c.buyers[b].mandate
-                        && !offer.domestic[j]
-                        && c.allowance[b].is_finite()
-                    {
-                        c.allowance[b] += c.short[k] / basis_divisor(offer, j, m.basis);
-                    }
-                }
-            }
-            if ratio < 1.0 {
-                c.remaining[j] = 0.0;
-                c.saturated[j] = true;
+                *open_any = 0;
+                *open_domestic = 0;
             } else {
-                c.remaining[j] -= total;
+                *rem -= total;
             }
         }
-        if !any_short {
+        // Serve the requests, buyer by buyer. A buyer's spill touches only
+        // its own requests and reads the saturation just settled, so the
+        // spills may follow all rows, as they do.
+        c.short_buyers.clear();
+        let products = RoundProducts {
+            ratio: &c.ratio[..p],
+            domestic: &offer.domestic[..p],
+            h100e: &offer.h100e[..p],
+        };
+        for (b, (((pending, allocation), short), st)) in c
+            .pending
+            .chunks_exact_mut(p)
+            .zip(c.allocation.chunks_exact_mut(p))
+            .zip(c.short.chunks_exact_mut(p))
+            .zip(c.st.iter_mut())
+            .enumerate()
+        {
+            if !st.live {
+                continue;
+            }
+            let served = if st.mandate.is_some() && st.allowance.is_finite() {
+                serve_row::<true>(pending, allocation, short, st, products)
+            } else {
+                serve_row::<false>(pending, allocation, short, st, products)
+            };
+            if served {
+                c.short_buyers.push(b);
+            }
+        }
+        if c.short_buyers.is_empty() {
             return;
         }
-        for b in 0..nb {
-            if !std::mem::take(&mut c.buyer_short[b]) {
-                continue; // Nothing of this buyer's was rationed this round.
-            }
-            let mandated = c.buyers[b].mandate.is_some();
-            let tiny = NEGLIGIBLE * c.buyers[b].demand_h100e;
-            // Spill is linear in the amount, so a buyer's shortfalls are pooled:
-            // a mandated buyer's domestic shortfall may only go to domestic products.
-            let (mut to_domestic, mut to_any) = (0.0, 0.0);
-            for j in 0..p {
-                let k = b * p + j;
-                let s = c.short[k];
-                if s <= 0.0 {
-                    continue;
-                }
-                c.short[k] = 0.0;
-                if mandated && offer.domestic[j] {
-                    to_domestic += s
-                } else {
-                    to_any += s
-                }
-            }
-            for (amount, domestic_only) in [(to_domestic, true), (to_any, false)] {
-                if amount <= 0.0 {
-                    continue;
-                }
-                if amount < tiny {
-                    c.unmet[b] += amount;
-                    continue;
-                }
-                let placed = if domestic_only {
-                    spread(c, offer, b, amount, |i| offer.domestic[i])
-                } else {
-                    spread(c, offer, b, amount, |_| true)
-                };
-                c.unmet[b] += amount - placed;
-            }
+        for i in 0..c.short_buyers.len() {
+            spill(c, offer, c.short_buyers[i]);
         }
     }
     // Unreachable in exact arithmetic; whatever is still pending is unmet.
-    for b in 0..nb {
-        for j in 0..p {
-            let k = b * p + j;
-            c.unmet[b] += c.pending[k];
-            c.pending[k] = 0.0;
+    for (row, st) in c.pending.chunks_exact_mut(p).zip(&mut c.st) {
+        for q in row {
+            st.unmet += *q;
+            *q = 0.0;
         }
+    }
+}
+
+/// The per-product data a round serves requests with.
+#[derive(Clone, Copy)]
+struct RoundProducts<'a> {
+    ratio: &'a [f64],
+    domestic: &'a [bool],
+    h100e: &'a [f64],
+}
+
+/// Serves one buyer's pending requests (its rows of `pending`, `allocation`
+/// and `short`) at this round's ratios and pools its shortfalls (when
+/// `LIMITED`, foreign ones also give their allowance back). Returns whether
+/// it was rationed.
+#[inline(always)]
+fn serve_row<const LIMITED: bool>(
+    pending: &mut [f64],
+    allocation: &mut [f64],
+    short: &mut [f64],
+    st: &mut BuyerState,
+    products: RoundProducts,
+) -> bool {
+    let p = products.ratio.len();
+    let (ratio, domestic, h100e) = (
+        products.ratio,
+        &products.domestic[..p],
+        &products.h100e[..p],
+    );
+    let (pending, allocation, short) = (&mut pending[..p], &mut allocation[..p], &mut short[..p]);
+    let mandate = st.mandate;
+    let mandated = mandate.is_some();
+    let (mut to_domestic, mut to_any) = (0.0, 0.0);
+    let mut buyer_short = false;
+    let mut still_live = false;
+    let mut nan = false;
+    for j in 0..p {
+        let req = pending[j];
+        if req == 0.0 {
+            continue;
+        }
+        let r = ratio[j];
+        if r.is_nan() {
+            still_live = true;
+            continue;
+        }
+        let got = req * r;
+        allocation[j] += got;
+        let s = req - got;
+        pending[j] = 0.0;
+        if s > 0.0 {
+            // Pooled now, in product order, as the spill would: a mandated
+            // buyer's domestic shortfall may only go to domestic products.
+            short[j] = 0.0;
+            buyer_short = true;
+            if mandated && domestic[j] {
+                to_domestic += s
+            } else {
+                to_any += s
+            }
+            // Unallocated foreign requests give their allowance back.
+            if LIMITED
+                && !domestic[j]
+                && let Some(m) = mandate
+            {
+                st.allowance += match m.basis {
+                    MandateBasis::Compute => s / 1.0,
+                    MandateBasis::Units => s / h100e[j],
+                };
+            }
+        } else {
+            short[j] = s;
+            nan |= s.is_nan();
+        }
+    }
+    st.live = still_live;
+    st.nan_short |= nan;
+    if buyer_short {
+        st.pool_domestic = to_domestic;
+        st.pool_any = to_any;
+    }
+    buyer_short
+}
+
+/// Re-spends buyer `b`'s pooled shortfalls of this round over its open products.
+fn spill(c: &mut Clearing, offer: &ProductOffer, b: usize) {
+    let p = c.n_products;
+    let mandated = c.st[b].mandate.is_some();
+    let tiny = NEGLIGIBLE * c.st[b].demand;
+    // Spill is linear in the amount, so a buyer's shortfalls are pooled.
+    let (mut to_domestic, mut to_any) = (c.st[b].pool_domestic, c.st[b].pool_any);
+    if std::mem::take(&mut c.st[b].nan_short) {
+        // A NaN shortfall (from non-finite inputs) joins the pool of its nest.
+        let short = &mut c.short[b * p..][..p];
+        for (s, &dom) in short.iter_mut().zip(&offer.domestic[..p]) {
+            if s.is_nan() {
+                if mandated && dom {
+                    to_domestic += *s
+                } else {
+                    to_any += *s
+                }
+                *s = 0.0;
+            }
+        }
+    }
+    for (amount, nest) in [(to_domestic, Nest::Domestic), (to_any, Nest::All)] {
+        if amount <= 0.0 {
+            continue;
+        }
+        if amount < tiny {
+            c.st[b].unmet += amount;
+            continue;
+        }
+        let n_open = match nest {
+            Nest::All => c.n_open_any,
+            Nest::Domestic => c.n_open_domestic,
+        };
+        // With nothing open the spread places nothing.
+        let placed = if n_open == 0 {
+            0.0
+        } else {
+            spread(c, offer, b, amount, nest)
+        };
+        c.st[b].unmet += amount - placed;
     }
 }
