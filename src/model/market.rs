@@ -585,7 +585,9 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: N
                 0.0
             };
         }
-        c.st[b].allowance -= foreign_basis * foreign_scale;
+        // Rounding can leave `allowance − allowance` a hair below zero, which
+        // would make the next spread's foreign requests negative.
+        c.st[b].allowance = (c.st[b].allowance - foreign_basis * foreign_scale).max(0.0);
     }
     c.st[b].live = true;
     let pending = &mut c.pending[b * p..][..p];
