@@ -18,7 +18,7 @@
 use super::metrics::{
     MetricLayout, Scratch, SeriesName, SliceSink, all_month_metrics, horizon_metrics,
 };
-use super::run::{BLOCK_TRIALS, EngineError, Progress, RunSettings, column_stats};
+use super::run::{BLOCK_TRIALS, EngineError, Progress, RunSettings, blocks_per_job, column_stats};
 use super::stats::{Stats, StatsScratch};
 use crate::model::{Model, TrialRecord, Workspace};
 use crate::scenario::Scenario;
@@ -427,6 +427,7 @@ pub fn run_paired(
                 .par_chunks_mut(BLOCK_TRIALS * slots)
                 .zip(table.par_chunks_mut(table_chunk_len.max(1)))
                 .enumerate()
+                .with_min_len(blocks_per_job(n))
                 .for_each_init(State::default, |st, (block, (sc_chunk, tb_chunk))| {
                     work(st, block, sc_chunk, tb_chunk)
                 });
@@ -434,6 +435,7 @@ pub fn run_paired(
             store
                 .par_chunks_mut(BLOCK_TRIALS * slots)
                 .enumerate()
+                .with_min_len(blocks_per_job(n))
                 .for_each_init(State::default, |st, (block, sc_chunk)| {
                     work(st, block, sc_chunk, &mut [])
                 });

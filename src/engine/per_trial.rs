@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Trials per parallel work item, as in the plain run.
-use super::run::BLOCK_TRIALS;
+use super::run::{BLOCK_TRIALS, blocks_per_job};
 
 /// Which value of a trial to record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +105,7 @@ pub fn sample_inputs(
         .par_chunks_mut(BLOCK_TRIALS * slots)
         .zip(outcome.par_chunks_mut(BLOCK_TRIALS))
         .enumerate()
+        .with_min_len(blocks_per_job(n))
         .for_each_init(init, |(ws, rec, scratch, buf), (block, (rows, out))| {
             if stop.load(Ordering::Relaxed) {
                 return;
@@ -223,6 +224,7 @@ pub fn run_horizon(
     table
         .par_chunks_mut(BLOCK_TRIALS * width)
         .enumerate()
+        .with_min_len(blocks_per_job(n))
         .for_each_init(init, |(ws, rec, scratch, month_buf), (block, rows)| {
             if stop.load(Ordering::Relaxed) {
                 return;
