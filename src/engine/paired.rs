@@ -18,7 +18,9 @@
 use super::metrics::{
     MetricLayout, Scratch, SeriesName, SliceSink, all_month_metrics, horizon_metrics,
 };
-use super::run::{BLOCK_TRIALS, EngineError, Progress, RunSettings, blocks_per_job, column_stats};
+use super::run::{
+    BLOCK_TRIALS, EngineError, Progress, RunSettings, blocks_per_job, column_stats, large_zeroed,
+};
 use super::stats::{Stats, StatsScratch};
 use crate::model::{Model, TrialRecord, Workspace};
 use crate::scenario::Scenario;
@@ -331,7 +333,7 @@ pub fn run_paired(
         // At least one slot per trial, so that the blocks run (and fill the
         // horizon table) even without a monthly column.
         let slots = stride.max(1);
-        let mut store = vec![0.0; n * slots];
+        let mut store = large_zeroed(n * slots);
         let table_chunk_len = if with_table { BLOCK_TRIALS * width } else { 0 };
 
         let work =

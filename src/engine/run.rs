@@ -167,6 +167,39 @@ pub(crate) fn column_stats<S: Send>(
         .collect()
 }
 
+/// A zeroed buffer of `len` values for the per-month store, which can be
+/// hundreds of MB. On Linux it asks for transparent huge pages: the first
+/// touch of each 4 KiB page otherwise costs a page fault, ≈0.8 ms per MB in
+/// a virtual machine, a sixth of a 4000-trial run's time. Only advice: if the
+/// kernel declines, nothing changes but the speed.
+pub(crate) fn large_zeroed(len: usize) -> Vec<f64> {
+    let v = vec![0.0; len];
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let bytes = len * std::mem::size_of::<f64>();
+        if bytes >= 2 * HUGE {
+            let start = v.as_ptr() as usize;
+            let aligned = start.next_multiple_of(HUGE);
+            let end = (start + bytes) / HUGE * HUGE;
+            if end > aligned {
+                // SAFETY: [aligned, end) lies inside `v`'s allocation, which
+                // lives until the end of this function's caller's use; madvise
+                // with MADV_HUGEPAGE only advises the kernel and never changes
+                // the memory's contents (still zero) or its validity.
+                unsafe {
+                    libc::madvise(
+                        aligned as *mut libc::c_void,
+                        end - aligned,
+                        libc::MADV_HUGEPAGE,
+                    );
+                }
+            }
+        }
+    }
+    v
+}
+
 /// Runs several scenarios, in parallel, on the current rayon pool.
 pub fn run_scenarios(
     scenarios: &[Scenario],
@@ -239,7 +272,7 @@ pub fn run_scenario(
     for pass in 0..passes {
         let series = pass * per_pass..((pass + 1) * per_pass).min(n_monthly);
         let stride = series.len() * months;
-        let mut store = vec![0.0; n * stride];
+        let mut store = large_zeroed(n * stride);
         let with_table = pass == 0;
         let mut empty_table: Vec<f64> = Vec::new();
         let table_target: &mut Vec<f64> = if with_table {
