@@ -94,7 +94,8 @@ pub struct Clearing {
     log_weight: Vec<f64>,
     /// This month's `ln_quality_price`, for log-weights filled on demand.
     ln_quality_price: Vec<f64>,
-    /// `exp(log_weight − the buyer's largest)`: linear target weights in (0, 1].
+    /// Linear target weights of re-weighed buyers, `exp(log_weight − the buyer's largest)` in (0, 1]
+    /// (buyers with weights supplied by the caller use `base_weight`).
     weight: Vec<f64>,
     /// Compute allocated, `allocation[b * P + j]`.
     allocation: Vec<f64>,
@@ -150,11 +151,14 @@ impl Clearing {
     }
 
     /// Adds a buyer with its linear CES weights already known:
-    /// `weight(j) = exp(w_j − max_k w_k)` with `w_j = (1 − σ) ln(c_j / a_j)`
-    /// over its available products (`1` for all when σ = 1), 0 elsewhere —
-    /// exactly what clearing would compute. The caller computes them anyway
-    /// for the segment's price index, so the clearing need not repeat the
-    /// exponentials; a mandate that moves the targets recomputes them.
+    /// `weight(j) ∝ exp(w_j)` with `w_j = (1 − σ) ln(c_j / a_j)` over its
+    /// available products (equal for all when σ = 1), 0 elsewhere, on any
+    /// common scale within [1e-150, 1e150] of `exp(w_j − max_k w_k)` (the
+    /// model carries them forward month to month, so they equal that to
+    /// rounding). The caller computes them anyway for the segment's price
+    /// index, so the clearing need not repeat the exponentials; a mandate
+    /// that moves the targets, or weights too small to divide by, are
+    /// recomputed from the log-weights.
     pub fn add_buyer_weighted(
         &mut self,
         buyer: Buyer,

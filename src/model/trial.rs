@@ -143,10 +143,9 @@ pub struct Workspace {
     /// Whether a segment's CES terms are carried forward by multiplication
     /// (see [`fast_response`]); else taken afresh every month.
     segment_fast: Vec<bool>,
-    /// Whether a segment's carried terms hold under the policy in force.
-    terms_valid: Vec<bool>,
-    /// Month a segment's carried terms were last computed afresh.
-    terms_month: Vec<usize>,
+    /// Month a segment's carried terms were last computed afresh; `None`
+    /// when the policy changed since, so that they no longer hold.
+    terms_month: Vec<Option<usize>>,
     /// Reference terms `R_j`, `[s * P + j]`: `exp((1 − σ) ln x*_j − M)`.
     reference_term: Vec<f64>,
     /// How the segments' CES terms are taken (see [`CesTerms`]).
@@ -416,10 +415,8 @@ impl<'a> Model<'a> {
             ws.segment_fast
                 .push(fast && ws.ces_terms != CesTerms::Fresh);
         }
-        ws.terms_valid.clear();
-        ws.terms_valid.resize(ns, false);
         ws.terms_month.clear();
-        ws.terms_month.resize(ns, 0);
+        ws.terms_month.resize(ns, None);
 
         let d = &sc.demand;
         let d0 = v[d.initial_h100e.0];
@@ -501,11 +498,11 @@ impl<'a> Model<'a> {
             // Segments: price response, buyers.
             ws.month_buyers.clear();
             for (s, seg) in sc.segments.iter().enumerate() {
-                let sigma = v[seg.substitution_elasticity.0];
+                let sigma = ws.segment_sigma[s];
                 let demand_s = seg.share * demand_t;
                 let mut response = None;
                 if ws.segment_fast[s] {
-                    let fresh = !ws.terms_valid[s] || t >= ws.terms_month[s] + TERMS_REFRESH_MONTHS;
+                    let fresh = ws.terms_month[s].is_none_or(|m| t >= m + TERMS_REFRESH_MONTHS);
                     if fresh {
                         self.reset_terms(s, t, ws);
                     }
@@ -648,8 +645,7 @@ impl<'a> Model<'a> {
                 (rho * ws.fee_log[j]).exp()
             };
         }
-        ws.terms_valid[s] = true;
-        ws.terms_month[s] = t;
+        ws.terms_month[s] = Some(t);
     }
 
     /// Looks up the policy in force in month `ti`: launches, each product's
@@ -721,7 +717,7 @@ impl<'a> Model<'a> {
             ws.segment_mandate[s] = mandate;
         }
         // Availability and fees moved: the carried CES terms start afresh.
-        ws.terms_valid.iter_mut().for_each(|v| *v = false);
+        ws.terms_month.iter_mut().for_each(|m| *m = None);
         ws.active.clear();
         ws.offer_h100e.clear();
         ws.offer_domestic.clear();
