@@ -1,6 +1,7 @@
-//! Throughput of the baseline scenario, in trial-months per second:
-//! one trial (the model alone) and a full run (trials in parallel plus
-//! statistics, no files). Run with `cargo bench --bench throughput`.
+//! Throughput of the baseline scenario, in trial-months per second: one
+//! trial (the model alone) and a full run (trials in parallel plus
+//! statistics, no files), of 4 000 trials and of the scenario's own 10 000.
+//! Run with `cargo bench --bench throughput`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::sync::atomic::AtomicBool;
@@ -47,6 +48,13 @@ fn baseline_throughput(c: &mut Criterion) {
     let stop = AtomicBool::new(false);
     group.bench_function("full_run_4000_trials", |b| {
         b.iter(|| run_scenario(&sc, &settings, &NoProgress, &stop).expect("run"))
+    });
+
+    // The baseline as `tradeflow run` runs it: its own trial count (10 000).
+    let own = RunSettings::default();
+    group.throughput(Throughput::Elements(sc.trials * months));
+    group.bench_function("full_run_scenario_trials", |b| {
+        b.iter(|| run_scenario(&sc, &own, &NoProgress, &stop).expect("run"))
     });
     group.finish();
 }

@@ -233,6 +233,26 @@ pub fn run(opts: &RunOptions, stop: &AtomicBool) -> Result<RunReport, AppError> 
     })
 }
 
+/// A note when `out` holds a `comparison.csv` of an earlier run that
+/// included scenario `name`, whose folder a single-scenario run has just
+/// replaced: the comparison may no longer match it. The file is the user's
+/// to keep or remove, so it is named rather than deleted.
+fn stale_comparison_note(out: &Path, name: &str) -> Option<String> {
+    let path = out.join("comparison.csv");
+    let mut reader = csv::Reader::from_path(&path).ok()?;
+    let lists_it = reader
+        .records()
+        .any(|r| r.is_ok_and(|r| r.get(0) == Some(name)));
+    lists_it.then(|| {
+        format!(
+            "note: {} is from an earlier run of several scenarios and may no longer match {}; \
+             run the scenarios together again to refresh it",
+            path.display(),
+            out.join(name).display()
+        )
+    })
+}
+
 /// Runs `f`, a command that writes into the folder `out`: when it fails (an
 /// interruption included) it leaves nothing behind, not even the folder it
 /// made (`remove_dir` removes only an empty folder; results are staged and
@@ -319,7 +339,7 @@ fn run_loaded(
     } else {
         None
     };
-    let lines = results
+    let mut lines: Vec<String> = results
         .iter()
         .zip(&folders)
         .map(|(r, f)| {
@@ -332,6 +352,9 @@ fn run_loaded(
             )
         })
         .collect();
+    if let [only] = results.as_slice() {
+        lines.extend(stale_comparison_note(&opts.out, &only.scenario.name));
+    }
     Ok(RunReport {
         folders,
         comparison,

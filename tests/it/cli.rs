@@ -140,6 +140,48 @@ fn several_scenarios_write_a_comparison() {
     let o = run_cli(tmp.path(), &["plot", "res/baseline"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.join("baseline/market_share.png").is_file());
+
+    // A later run of one of them alone into the same folder leaves the
+    // comparison in place but says it may be stale; one of another scenario
+    // does not.
+    let o = run_cli(
+        tmp.path(),
+        &[
+            "run",
+            a.to_str().unwrap(),
+            "--trials",
+            "30",
+            "--charts",
+            "none",
+            "--quiet",
+            "--out",
+            "res",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("comparison.csv is from an earlier run") && said.contains("baseline"),
+        "{said}"
+    );
+    assert!(out.join("comparison.csv").is_file());
+    let c = shipped("h200-reban.toml");
+    let o = run_cli(
+        tmp.path(),
+        &[
+            "run",
+            c.to_str().unwrap(),
+            "--trials",
+            "30",
+            "--charts",
+            "none",
+            "--quiet",
+            "--out",
+            "res",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("note:"));
 }
 
 #[test]
