@@ -122,7 +122,7 @@ pub struct Clearing {
     negligible_cap: Vec<f64>,
     /// Buyers rationed in the current round, in order.
     short_buyers: Vec<usize>,
-    /// Linear CES weights supplied with the buyer (see [`Clearing::add_buyer_weighted`]),
+    /// Linear CES weights supplied with the buyer (see [`Clearing::add_buyer_rows`]),
     /// `base_weight[b * P + j]`; meaningful where `has_base_weight[b]`.
     base_weight: Vec<f64>,
     has_base_weight: Vec<bool>,
@@ -136,45 +136,63 @@ impl Clearing {
     pub fn reset(&mut self, n_products: usize) {
         self.n_products = n_products;
         self.buyers.clear();
-        self.available.clear();
-        self.base_weight.clear();
         self.has_base_weight.clear();
+    }
+
+    /// Adds a buyer and returns its rows of `available` and `base_weight`,
+    /// every element of which the caller writes. The two buffers only ever
+    /// grow (to the same length): rows past the last buyer's are stale and
+    /// never read, so that a month resizes nothing once they are large enough.
+    #[inline]
+    fn push_buyer(&mut self, buyer: Buyer, has_base_weight: bool) -> (&mut [bool], &mut [f64]) {
+        self.buyers.push(buyer);
+        self.has_base_weight.push(has_base_weight);
+        let p = self.n_products;
+        let end = self.buyers.len() * p;
+        if self.available.len() < end {
+            self.available.resize(end, false);
+            self.base_weight.resize(end, 0.0);
+        }
+        (
+            &mut self.available[end - p..end],
+            &mut self.base_weight[end - p..end],
+        )
     }
 
     /// Adds a buyer; `available(j)` says whether it may buy product `j`.
     pub fn add_buyer(&mut self, buyer: Buyer, available: impl Fn(usize) -> bool) {
-        self.buyers.push(buyer);
-        let p = self.n_products;
-        self.available.extend((0..p).map(available));
-        self.base_weight.extend(std::iter::repeat_n(0.0, p));
-        self.has_base_weight.push(false);
+        let (row, weight) = self.push_buyer(buyer, false);
+        for (j, a) in row.iter_mut().enumerate() {
+            *a = available(j);
+        }
+        weight.fill(0.0);
     }
 
-    /// Adds a buyer with its linear CES weights already known:
-    /// `weight(j) ∝ exp(w_j)` with `w_j = (1 − σ) ln(c_j / a_j)` over its
-    /// available products (equal for all when σ = 1), 0 elsewhere, on any
-    /// common scale within [1e-150, 1e150] of `exp(w_j − max_k w_k)` (the
-    /// model carries them forward month to month, so they equal that to
-    /// rounding). The caller computes them anyway for the segment's price
-    /// index, so the clearing need not repeat the exponentials; a mandate
-    /// that moves the targets, or weights too small to divide by, are
-    /// recomputed from the log-weights.
-    pub fn add_buyer_weighted(
-        &mut self,
-        buyer: Buyer,
-        available: impl Fn(usize) -> bool,
-        weight: impl Fn(usize) -> f64,
-    ) {
-        self.buyers.push(buyer);
-        let p = self.n_products;
-        self.available.extend((0..p).map(available));
-        self.base_weight.extend((0..p).map(weight));
-        self.has_base_weight.push(true);
+    /// Adds a buyer with its linear CES weights already known, and returns
+    /// its rows for the caller to fill in full: whether it may buy each
+    /// product, and its weights `weight_j ∝ exp(w_j)` with
+    /// `w_j = (1 − σ) ln(c_j / a_j)` over its available products (equal for
+    /// all when σ = 1), 0 elsewhere, on any common scale within
+    /// [1e-150, 1e150] of `exp(w_j − max_k w_k)` (the model carries them
+    /// forward month to month, so they equal that to rounding). The caller
+    /// computes them anyway for the segment's price index, so the clearing
+    /// need not repeat the exponentials; a mandate that moves the targets,
+    /// or weights too small to divide by, are recomputed from the
+    /// log-weights. Rows are written in place rather than pushed element by
+    /// element: this runs for every buyer every month.
+    #[inline]
+    pub fn add_buyer_rows(&mut self, buyer: Buyer) -> (&mut [bool], &mut [f64]) {
+        self.push_buyer(buyer, true)
     }
 
     /// Buyers added this month, in order.
     pub fn buyers(&self) -> &[Buyer] {
         &self.buyers
+    }
+
+    /// Compute allocated to buyer `b` of each product, H100e.
+    pub fn allocations(&self, b: usize) -> &[f64] {
+        &self.allocation[b * self.n_products..][..self.n_products]
     }
 
     /// Compute allocated to buyer `b` of product `j`, H100e.
