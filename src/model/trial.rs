@@ -553,26 +553,29 @@ impl<'a> Model<'a> {
                 segment_purchased[s] = 0.0;
                 segment_unmet[s] = 0.0;
                 segment_cut[s] = 0.0;
-                // The mandated part, then the free part.
+                // The mandated part, then the free part, with the segment's rows.
                 let compliance = ws.segment_compliance[s];
-                let parts = [
-                    (compliance > 0.0).then_some((compliance * demand_s, ws.segment_mandate[s])),
-                    (compliance < 1.0).then_some(((1.0 - compliance) * demand_s, None)),
-                ];
-                let segment_available = &ws.segment_available[s * np..][..np];
-                let segment_weight = &ws.segment_weight[s * np..][..np];
-                for (demand_h100e, mandate) in parts.into_iter().flatten() {
+                let rows = (
+                    &ws.segment_available[s * np..][..np],
+                    &ws.segment_weight[s * np..][..np],
+                );
+                if compliance > 0.0 {
                     let buyer = Buyer {
                         segment: s,
-                        demand_h100e,
+                        demand_h100e: compliance * demand_s,
                         sigma,
-                        mandate,
+                        mandate: ws.segment_mandate[s],
                     };
-                    let (available, weight) = ws.clearing.add_buyer_rows(buyer);
-                    for ((a, w), &j) in available.iter_mut().zip(weight).zip(&ws.active) {
-                        *a = segment_available[j];
-                        *w = segment_weight[j];
-                    }
+                    add_segment_buyer(&mut ws.clearing, buyer, rows, &ws.active);
+                }
+                if compliance < 1.0 {
+                    let buyer = Buyer {
+                        segment: s,
+                        demand_h100e: (1.0 - compliance) * demand_s,
+                        sigma,
+                        mandate: None,
+                    };
+                    add_segment_buyer(&mut ws.clearing, buyer, rows, &ws.active);
                 }
             }
             for ((cap, ln_price), &j) in ws
@@ -763,6 +766,24 @@ impl<'a> Model<'a> {
         // Filled month by month from the active products.
         ws.offer_cap_units.resize(ws.active.len(), 0.0);
         ws.offer_ln_quality_price.resize(ws.active.len(), 0.0);
+    }
+}
+
+/// Adds a buyer of a segment to the clearing with the segment's rows of
+/// availability and weights, `rows`, gathered over the active products.
+/// Always inlined: called for every buyer every month, and out of line it
+/// costs ≈ 8k instructions a baseline trial more.
+#[inline(always)]
+fn add_segment_buyer(
+    clearing: &mut Clearing,
+    buyer: Buyer,
+    (segment_available, segment_weight): (&[bool], &[f64]),
+    active: &[usize],
+) {
+    let (available, weight) = clearing.add_buyer_rows(buyer);
+    for ((a, w), &j) in available.iter_mut().zip(weight).zip(active) {
+        *a = segment_available[j];
+        *w = segment_weight[j];
     }
 }
 
