@@ -370,11 +370,18 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
 /// Cuts buyer `b`'s foreign purchases, pro rata, to `domestic · (1 − r) / r`
 /// when its domestic share is below its mandate's `r`; the freed supply goes
 /// back to the products. Returns whether anything was cut.
+#[inline(always)]
 fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
+    // Checked here, in line: most buyers have no mandate.
+    match c.st[b].mandate {
+        Some(m) => cut_to_share(c, offer, b, m),
+        None => false,
+    }
+}
+
+/// [`cut_to_mandate`] of a buyer bound by mandate `m`.
+fn cut_to_share(c: &mut Clearing, offer: &ProductOffer, b: usize, m: BuyerMandate) -> bool {
     let p = c.n_products;
-    let Some(m) = c.st[b].mandate else {
-        return false;
-    };
     let (dom, foreign) = nest_totals(c, offer, b, m.basis);
     let total = dom + foreign;
     if total <= 0.0 || dom >= m.share * total * (1.0 - 1e-12) {
@@ -570,10 +577,7 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: N
     } else {
         &c.weight[b * p..][..p]
     };
-    let mut total = 0.0;
-    for (&w, &m) in weight.iter().zip(mask) {
-        total += f64::from_bits(w.to_bits() & m);
-    }
+    let mut total = masked_sum_in_order(weight, mask);
     let (weight, mask) = if total >= MIN_LINEAR_TOTAL || total.is_nan() {
         (weight, mask)
     } else if total == 0.0 && !has_underflow(c, b) {
@@ -656,6 +660,44 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: N
     placed
 }
 
+/// `0 + x₀ + x₁ + …`, added in order as a plain loop would, four to an
+/// iteration (a short sum's loop control costs as much as its additions).
+#[inline(always)]
+fn sum_in_order(xs: &[f64]) -> f64 {
+    let mut total = 0.0;
+    let mut quads = xs.chunks_exact(4);
+    for q in &mut quads {
+        total += q[0];
+        total += q[1];
+        total += q[2];
+        total += q[3];
+    }
+    for &x in quads.remainder() {
+        total += x;
+    }
+    total
+}
+
+/// [`sum_in_order`] of the weights masked as in `Clearing::open_any`.
+#[inline(always)]
+fn masked_sum_in_order(weight: &[f64], mask: &[u64]) -> f64 {
+    let masked = |w: f64, m: u64| f64::from_bits(w.to_bits() & m);
+    let n = weight.len().min(mask.len());
+    let (weight, mask) = (&weight[..n], &mask[..n]);
+    let mut total = 0.0;
+    let (mut w4, mut m4) = (weight.chunks_exact(4), mask.chunks_exact(4));
+    for (w, m) in (&mut w4).zip(&mut m4) {
+        total += masked(w[0], m[0]);
+        total += masked(w[1], m[1]);
+        total += masked(w[2], m[2]);
+        total += masked(w[3], m[3]);
+    }
+    for (&w, &m) in w4.remainder().iter().zip(m4.remainder()) {
+        total += masked(w, m);
+    }
+    total
+}
+
 /// Buyer `b`'s linear target weights.
 fn weights(c: &Clearing, b: usize) -> &[f64] {
     let p = c.n_products;
@@ -677,10 +719,7 @@ fn first_spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64) -
     } else {
         &c.weight[b * p..][..p]
     };
-    let mut total = 0.0;
-    for &w in weight {
-        total += w;
-    }
+    let total = sum_in_order(weight);
     if !(total >= MIN_LINEAR_TOTAL && amount.is_finite()) {
         return spread(c, offer, b, amount, Nest::All);
     }
