@@ -481,13 +481,13 @@ fn fill_log_weights(c: &mut Clearing, b: usize) {
 /// Returns whether the mandate moved them.
 fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
     let p = c.n_products;
-    let buyer = c.buyers[b];
-    if buyer.mandate.is_none() && c.has_base_weight[b] {
+    let mandate = c.st[b].mandate;
+    if mandate.is_none() && c.has_base_weight[b] {
         return false; // Its linear weights are known; log-weights on demand.
     }
     fill_log_weights(c, b);
     let log_weight = &mut c.log_weight[b * p..][..p];
-    let Some(m) = buyer.mandate else {
+    let Some(m) = mandate else {
         return false;
     };
     // Within-nest log-sum-exp and, for the units basis, units per compute of each nest.
