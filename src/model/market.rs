@@ -421,7 +421,21 @@ fn cut_to_share(c: &mut Clearing, offer: &ProductOffer, b: usize, m: BuyerMandat
 }
 
 /// Sets buyer `b`'s target weights (log and linear).
+#[inline(always)]
 fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
+    // The common case in line: a free buyer with its linear weights
+    // supplied targets them as they are (as `set_log_targets` would find).
+    if c.st[b].mandate.is_none() && c.has_base_weight[b] {
+        c.st[b].targets_are_base = true;
+        return;
+    }
+    set_targets_from_logs(c, offer, b);
+}
+
+/// [`set_targets`] of a mandated buyer or one without supplied weights;
+/// out of line, so that the month's loop stays small.
+#[inline(never)]
+fn set_targets_from_logs(c: &mut Clearing, offer: &ProductOffer, b: usize) {
     let moved = set_log_targets(c, offer, b);
     let p = c.n_products;
     c.st[b].targets_are_base = !moved && c.has_base_weight[b];
