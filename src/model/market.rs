@@ -122,7 +122,7 @@ pub struct Clearing {
     negligible_cap: Vec<f64>,
     /// Buyers rationed in the current round, in order.
     short_buyers: Vec<usize>,
-    /// Linear CES weights supplied with the buyer (see [`Clearing::add_buyer_weighted`]),
+    /// Linear CES weights supplied with the buyer (see [`Clearing::add_buyer_rows`]),
     /// `base_weight[b * P + j]`; meaningful where `has_base_weight[b]`.
     base_weight: Vec<f64>,
     has_base_weight: Vec<bool>,
@@ -136,45 +136,63 @@ impl Clearing {
     pub fn reset(&mut self, n_products: usize) {
         self.n_products = n_products;
         self.buyers.clear();
-        self.available.clear();
-        self.base_weight.clear();
         self.has_base_weight.clear();
+    }
+
+    /// Adds a buyer and returns its rows of `available` and `base_weight`,
+    /// every element of which the caller writes. The two buffers only ever
+    /// grow (to the same length): rows past the last buyer's are stale and
+    /// never read, so that a month resizes nothing once they are large enough.
+    #[inline]
+    fn push_buyer(&mut self, buyer: Buyer, has_base_weight: bool) -> (&mut [bool], &mut [f64]) {
+        self.buyers.push(buyer);
+        self.has_base_weight.push(has_base_weight);
+        let p = self.n_products;
+        let end = self.buyers.len() * p;
+        if self.available.len() < end {
+            self.available.resize(end, false);
+            self.base_weight.resize(end, 0.0);
+        }
+        (
+            &mut self.available[end - p..end],
+            &mut self.base_weight[end - p..end],
+        )
     }
 
     /// Adds a buyer; `available(j)` says whether it may buy product `j`.
     pub fn add_buyer(&mut self, buyer: Buyer, available: impl Fn(usize) -> bool) {
-        self.buyers.push(buyer);
-        let p = self.n_products;
-        self.available.extend((0..p).map(available));
-        self.base_weight.extend(std::iter::repeat_n(0.0, p));
-        self.has_base_weight.push(false);
+        let (row, weight) = self.push_buyer(buyer, false);
+        for (j, a) in row.iter_mut().enumerate() {
+            *a = available(j);
+        }
+        weight.fill(0.0);
     }
 
-    /// Adds a buyer with its linear CES weights already known:
-    /// `weight(j) ∝ exp(w_j)` with `w_j = (1 − σ) ln(c_j / a_j)` over its
-    /// available products (equal for all when σ = 1), 0 elsewhere, on any
-    /// common scale within [1e-150, 1e150] of `exp(w_j − max_k w_k)` (the
-    /// model carries them forward month to month, so they equal that to
-    /// rounding). The caller computes them anyway for the segment's price
-    /// index, so the clearing need not repeat the exponentials; a mandate
-    /// that moves the targets, or weights too small to divide by, are
-    /// recomputed from the log-weights.
-    pub fn add_buyer_weighted(
-        &mut self,
-        buyer: Buyer,
-        available: impl Fn(usize) -> bool,
-        weight: impl Fn(usize) -> f64,
-    ) {
-        self.buyers.push(buyer);
-        let p = self.n_products;
-        self.available.extend((0..p).map(available));
-        self.base_weight.extend((0..p).map(weight));
-        self.has_base_weight.push(true);
+    /// Adds a buyer with its linear CES weights already known, and returns
+    /// its rows for the caller to fill in full: whether it may buy each
+    /// product, and its weights `weight_j ∝ exp(w_j)` with
+    /// `w_j = (1 − σ) ln(c_j / a_j)` over its available products (equal for
+    /// all when σ = 1), 0 elsewhere, on any common scale within
+    /// [1e-150, 1e150] of `exp(w_j − max_k w_k)` (the model carries them
+    /// forward month to month, so they equal that to rounding). The caller
+    /// computes them anyway for the segment's price index, so the clearing
+    /// need not repeat the exponentials; a mandate that moves the targets,
+    /// or weights too small to divide by, are recomputed from the
+    /// log-weights. Rows are written in place rather than pushed element by
+    /// element: this runs for every buyer every month.
+    #[inline]
+    pub fn add_buyer_rows(&mut self, buyer: Buyer) -> (&mut [bool], &mut [f64]) {
+        self.push_buyer(buyer, true)
     }
 
     /// Buyers added this month, in order.
     pub fn buyers(&self) -> &[Buyer] {
         &self.buyers
+    }
+
+    /// Compute allocated to buyer `b` of each product, H100e.
+    pub fn allocations(&self, b: usize) -> &[f64] {
+        &self.allocation[b * self.n_products..][..self.n_products]
     }
 
     /// Compute allocated to buyer `b` of product `j`, H100e.
@@ -352,11 +370,18 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
 /// Cuts buyer `b`'s foreign purchases, pro rata, to `domestic · (1 − r) / r`
 /// when its domestic share is below its mandate's `r`; the freed supply goes
 /// back to the products. Returns whether anything was cut.
+#[inline(always)]
 fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
+    // Checked here, in line: most buyers have no mandate.
+    match c.st[b].mandate {
+        Some(m) => cut_to_share(c, offer, b, m),
+        None => false,
+    }
+}
+
+/// [`cut_to_mandate`] of a buyer bound by mandate `m`.
+fn cut_to_share(c: &mut Clearing, offer: &ProductOffer, b: usize, m: BuyerMandate) -> bool {
     let p = c.n_products;
-    let Some(m) = c.st[b].mandate else {
-        return false;
-    };
     let (dom, foreign) = nest_totals(c, offer, b, m.basis);
     let total = dom + foreign;
     if total <= 0.0 || dom >= m.share * total * (1.0 - 1e-12) {
@@ -396,7 +421,21 @@ fn cut_to_mandate(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
 }
 
 /// Sets buyer `b`'s target weights (log and linear).
+#[inline(always)]
 fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
+    // The common case in line: a free buyer with its linear weights
+    // supplied targets them as they are (as `set_log_targets` would find).
+    if c.st[b].mandate.is_none() && c.has_base_weight[b] {
+        c.st[b].targets_are_base = true;
+        return;
+    }
+    set_targets_from_logs(c, offer, b);
+}
+
+/// [`set_targets`] of a mandated buyer or one without supplied weights;
+/// out of line, so that the month's loop stays small.
+#[inline(never)]
+fn set_targets_from_logs(c: &mut Clearing, offer: &ProductOffer, b: usize) {
     let moved = set_log_targets(c, offer, b);
     let p = c.n_products;
     c.st[b].targets_are_base = !moved && c.has_base_weight[b];
@@ -456,13 +495,13 @@ fn fill_log_weights(c: &mut Clearing, b: usize) {
 /// Returns whether the mandate moved them.
 fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
     let p = c.n_products;
-    let buyer = c.buyers[b];
-    if buyer.mandate.is_none() && c.has_base_weight[b] {
+    let mandate = c.st[b].mandate;
+    if mandate.is_none() && c.has_base_weight[b] {
         return false; // Its linear weights are known; log-weights on demand.
     }
     fill_log_weights(c, b);
     let log_weight = &mut c.log_weight[b * p..][..p];
-    let Some(m) = buyer.mandate else {
+    let Some(m) = mandate else {
         return false;
     };
     // Within-nest log-sum-exp and, for the units basis, units per compute of each nest.
@@ -552,10 +591,7 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: N
     } else {
         &c.weight[b * p..][..p]
     };
-    let mut total = 0.0;
-    for (&w, &m) in weight.iter().zip(mask) {
-        total += f64::from_bits(w.to_bits() & m);
-    }
+    let mut total = masked_sum_in_order(weight, mask);
     let (weight, mask) = if total >= MIN_LINEAR_TOTAL || total.is_nan() {
         (weight, mask)
     } else if total == 0.0 && !has_underflow(c, b) {
@@ -638,6 +674,44 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: N
     placed
 }
 
+/// `0 + x₀ + x₁ + …`, added in order as a plain loop would, four to an
+/// iteration (a short sum's loop control costs as much as its additions).
+#[inline(always)]
+fn sum_in_order(xs: &[f64]) -> f64 {
+    let mut total = 0.0;
+    let mut quads = xs.chunks_exact(4);
+    for q in &mut quads {
+        total += q[0];
+        total += q[1];
+        total += q[2];
+        total += q[3];
+    }
+    for &x in quads.remainder() {
+        total += x;
+    }
+    total
+}
+
+/// [`sum_in_order`] of the weights masked as in `Clearing::open_any`.
+#[inline(always)]
+fn masked_sum_in_order(weight: &[f64], mask: &[u64]) -> f64 {
+    let masked = |w: f64, m: u64| f64::from_bits(w.to_bits() & m);
+    let n = weight.len().min(mask.len());
+    let (weight, mask) = (&weight[..n], &mask[..n]);
+    let mut total = 0.0;
+    let (mut w4, mut m4) = (weight.chunks_exact(4), mask.chunks_exact(4));
+    for (w, m) in (&mut w4).zip(&mut m4) {
+        total += masked(w[0], m[0]);
+        total += masked(w[1], m[1]);
+        total += masked(w[2], m[2]);
+        total += masked(w[3], m[3]);
+    }
+    for (&w, &m) in w4.remainder().iter().zip(m4.remainder()) {
+        total += masked(w, m);
+    }
+    total
+}
+
 /// Buyer `b`'s linear target weights.
 fn weights(c: &Clearing, b: usize) -> &[f64] {
     let p = c.n_products;
@@ -659,10 +733,7 @@ fn first_spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64) -
     } else {
         &c.weight[b * p..][..p]
     };
-    let mut total = 0.0;
-    for &w in weight {
-        total += w;
-    }
+    let total = sum_in_order(weight);
     if !(total >= MIN_LINEAR_TOTAL && amount.is_finite()) {
         return spread(c, offer, b, amount, Nest::All);
     }

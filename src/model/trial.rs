@@ -168,7 +168,6 @@ pub struct Workspace {
     h100e: Vec<f64>,
     domestic: Vec<bool>,
     ln_trend: Vec<f64>,
-    month_buyers: Vec<Buyer>,
     active: Vec<usize>,
     offer_h100e: Vec<f64>,
     offer_domestic: Vec<bool>,
@@ -451,52 +450,82 @@ impl<'a> Model<'a> {
             }
             let demand_t = d0 * ((ti as f64 / 12.0) * ln_growth).exp() * ln_walk.exp();
 
-            // Products: prices and caps.
+            // Products: prices and caps. Every per-product buffer is cut to
+            // `np` first, so that the loop indexes without bounds checks.
             let row = t * np..(t + 1) * np;
-            for (j, p) in sc.products.iter().enumerate() {
-                let launched = ws.launched[j];
-                let list = ws.list_usd[j];
-                ws.list_usd[j] *= ws.monthly_price_factor[j];
-                let ln_reference = ws.ln_base_quality_price[j] + ti as f64 / 12.0 * ws.ln_trend[j];
-                ws.ln_reference_quality_price[j] = ln_reference;
-                let fee = ws.fee[j];
+            let years = ti as f64 / 12.0;
+            let products = &sc.products[..np];
+            let launched = &ws.launched[..np];
+            let list_usd = &mut ws.list_usd[..np];
+            let monthly_price_factor = &ws.monthly_price_factor[..np];
+            let ln_base_quality_price = &ws.ln_base_quality_price[..np];
+            let ln_trend = &ws.ln_trend[..np];
+            let ln_reference_quality_price = &mut ws.ln_reference_quality_price[..np];
+            let fees = &ws.fee[..np];
+            let production = &mut ws.production[..np];
+            let inventory = &ws.inventory[..np];
+            let import_rule = &ws.import_rule[..np];
+            let policy_cap_units = &ws.policy_cap_units[..np];
+            let fee_keep = &ws.fee_keep[..np];
+            let fee_divisor = &ws.fee_divisor[..np];
+            let cap_units = &mut ws.cap_units[..np];
+            let fee_log = &mut ws.fee_log[..np];
+            let ln_quality_price = &mut ws.ln_quality_price[..np];
+            let product_available = &ws.product_available[..np];
+            let price_usd = &mut rec.price_usd[row.clone()];
+            let production_out = &mut rec.production_units[row.clone()];
+            let available_out = &mut rec.available[row.clone()];
+            rec.compute_h100e[row.clone()].fill(0.0);
+            for j in 0..np {
+                let p = &products[j];
+                let launched = launched[j];
+                let list = list_usd[j];
+                list_usd[j] *= monthly_price_factor[j];
+                let ln_reference = ln_base_quality_price[j] + years * ln_trend[j];
+                ln_reference_quality_price[j] = ln_reference;
+                let fee = fees[j];
                 let cap = if p.domestic {
-                    ws.production[j] = 0.0;
+                    production[j] = 0.0;
                     if let (Some(prod), true) = (&p.production, launched) {
-                        ws.production[j] =
+                        production[j] =
                             (production_units(&prod.curve, v, ti) * v[prod.scale.0]).max(0.0);
                     }
                     if launched {
-                        ws.production[j] + ws.inventory[j]
+                        production[j] + inventory[j]
                     } else {
                         0.0
                     }
-                } else if let Some(src) = ws.import_rule[j] {
-                    ws.policy_cap_units[j].min(ws.cap_left[self.cap_slot(src)])
+                } else if let Some(src) = import_rule[j] {
+                    policy_cap_units[j].min(ws.cap_left[self.cap_slot(src)])
                 } else {
-                    ws.policy_cap_units[j]
+                    policy_cap_units[j]
                 };
                 // The vendor nets list·(1 − (1 − φ) f); buyers pay that grossed up by the fee.
-                let buyer_price = list * ws.fee_keep[j] / ws.fee_divisor[j];
-                ws.cap_units[j] = cap.max(0.0);
-                ws.fee_log[j] = if fee > 0.0 {
+                let buyer_price = list * fee_keep[j] / fee_divisor[j];
+                cap_units[j] = cap.max(0.0);
+                fee_log[j] = if fee > 0.0 {
                     (buyer_price / list).ln()
                 } else {
                     0.0
                 };
-                ws.ln_quality_price[j] = if fee > 0.0 {
-                    ln_reference + ws.fee_log[j]
+                ln_quality_price[j] = if fee > 0.0 {
+                    ln_reference + fee_log[j]
                 } else {
                     ln_reference
                 };
-                rec.price_usd[row.start + j] = buyer_price;
-                rec.production_units[row.start + j] = ws.production[j];
-                rec.available[row.start + j] = if ws.product_available[j] { 1.0 } else { 0.0 };
-                rec.compute_h100e[row.start + j] = 0.0;
+                price_usd[j] = buyer_price;
+                production_out[j] = production[j];
+                available_out[j] = if product_available[j] { 1.0 } else { 0.0 };
             }
 
-            // Segments: price response, buyers.
-            ws.month_buyers.clear();
+            // Segments: price response, and their buyers straight into the
+            // clearing (only products some segment may buy take part in it).
+            ws.clearing.reset(ws.active.len());
+            let seg_row = t * ns..(t + 1) * ns;
+            let segment_demand = &mut rec.segment_demand_h100e[seg_row.clone()];
+            let segment_purchased = &mut rec.segment_purchased_h100e[seg_row.clone()];
+            let segment_unmet = &mut rec.segment_unmet_h100e[seg_row.clone()];
+            let segment_cut = &mut rec.segment_mandate_cut_h100e[seg_row];
             for (s, seg) in sc.segments.iter().enumerate() {
                 let sigma = ws.segment_sigma[s];
                 let demand_s = seg.share * demand_t;
@@ -520,11 +549,16 @@ impl<'a> Model<'a> {
                     Some(factor) => demand_s * factor,
                     None => exact_response(ws, s, np, sigma, eta, demand_s),
                 };
-                rec.segment_demand_h100e[t * ns + s] = demand_s;
-                rec.segment_purchased_h100e[t * ns + s] = 0.0;
-                rec.segment_unmet_h100e[t * ns + s] = 0.0;
-                rec.segment_mandate_cut_h100e[t * ns + s] = 0.0;
+                segment_demand[s] = demand_s;
+                segment_purchased[s] = 0.0;
+                segment_unmet[s] = 0.0;
+                segment_cut[s] = 0.0;
+                // The mandated part, then the free part, with the segment's rows.
                 let compliance = ws.segment_compliance[s];
+                let rows = (
+                    &ws.segment_available[s * np..][..np],
+                    &ws.segment_weight[s * np..][..np],
+                );
                 if compliance > 0.0 {
                     let buyer = Buyer {
                         segment: s,
@@ -532,7 +566,7 @@ impl<'a> Model<'a> {
                         sigma,
                         mandate: ws.segment_mandate[s],
                     };
-                    ws.month_buyers.push(buyer);
+                    add_segment_buyer(&mut ws.clearing, buyer, rows, &ws.active);
                 }
                 if compliance < 1.0 {
                     let buyer = Buyer {
@@ -541,27 +575,17 @@ impl<'a> Model<'a> {
                         sigma,
                         mandate: None,
                     };
-                    ws.month_buyers.push(buyer);
+                    add_segment_buyer(&mut ws.clearing, buyer, rows, &ws.active);
                 }
             }
-
-            // Only products some segment may buy take part in the clearing.
-            ws.offer_cap_units.clear();
-            ws.offer_ln_quality_price.clear();
-            for &j in &ws.active {
-                ws.offer_cap_units.push(ws.cap_units[j]);
-                ws.offer_ln_quality_price.push(ws.ln_quality_price[j]);
-            }
-            ws.clearing.reset(ws.active.len());
-            for buyer in &ws.month_buyers {
-                let row = &ws.segment_available[buyer.segment * np..(buyer.segment + 1) * np];
-                let active = &ws.active;
-                let weight = &ws.segment_weight[buyer.segment * np..(buyer.segment + 1) * np];
-                ws.clearing.add_buyer_weighted(
-                    *buyer,
-                    |jc| row[active[jc]],
-                    |jc| weight[active[jc]],
-                );
+            for ((cap, ln_price), &j) in ws
+                .offer_cap_units
+                .iter_mut()
+                .zip(&mut ws.offer_ln_quality_price)
+                .zip(&ws.active)
+            {
+                *cap = ws.cap_units[j];
+                *ln_price = ws.ln_quality_price[j];
             }
 
             // Clearing.
@@ -579,35 +603,46 @@ impl<'a> Model<'a> {
             });
 
             // Record the month.
+            let compute = &mut rec.compute_h100e[row.clone()];
             for (b, buyer) in ws.clearing.buyers().iter().enumerate() {
-                let k = t * ns + buyer.segment;
+                let s = buyer.segment;
                 let mut bought = 0.0;
-                for (jc, &j) in ws.active.iter().enumerate() {
-                    let q = ws.clearing.allocation(b, jc);
+                for (&q, &j) in ws.clearing.allocations(b).iter().zip(&ws.active) {
                     bought += q;
-                    rec.compute_h100e[t * np + j] += q;
+                    compute[j] += q;
                 }
-                rec.segment_purchased_h100e[k] += bought;
-                rec.segment_unmet_h100e[k] += ws.clearing.unmet(b);
-                rec.segment_mandate_cut_h100e[k] += ws.clearing.mandate_cut(b);
+                segment_purchased[s] += bought;
+                segment_unmet[s] += ws.clearing.unmet(b);
+                segment_cut[s] += ws.clearing.mandate_cut(b);
             }
+            let h100e = &ws.h100e[..np];
+            let domestic = &ws.domestic[..np];
+            let launched = &ws.launched[..np];
+            let fees = &ws.fee[..np];
+            let production = &ws.production[..np];
+            let inventory = &mut ws.inventory[..np];
+            let import_rule = &ws.import_rule[..np];
+            let price_usd = &rec.price_usd[row.clone()];
+            let units_out = &mut rec.units[row.clone()];
+            let gross_usd = &mut rec.gross_usd[row.clone()];
+            let export_fee_usd = &mut rec.export_fee_usd[row.clone()];
+            let inventory_units = &mut rec.inventory_units[row];
             for j in 0..np {
-                let k = t * np + j;
-                let units = rec.compute_h100e[k] / ws.h100e[j];
-                rec.units[k] = units;
-                rec.gross_usd[k] = units * rec.price_usd[k];
-                rec.export_fee_usd[k] = if ws.domestic[j] {
+                let units = compute[j] / h100e[j];
+                units_out[j] = units;
+                gross_usd[j] = units * price_usd[j];
+                export_fee_usd[j] = if domestic[j] {
                     0.0
                 } else {
-                    ws.fee[j] * rec.gross_usd[k]
+                    fees[j] * gross_usd[j]
                 };
-                rec.inventory_units[k] = 0.0;
-                if ws.domestic[j] {
-                    if ws.launched[j] {
-                        ws.inventory[j] = (ws.production[j] + ws.inventory[j] - units).max(0.0);
+                inventory_units[j] = 0.0;
+                if domestic[j] {
+                    if launched[j] {
+                        inventory[j] = (production[j] + inventory[j] - units).max(0.0);
                     }
-                    rec.inventory_units[k] = ws.inventory[j];
-                } else if let Some(src) = ws.import_rule[j] {
+                    inventory_units[j] = inventory[j];
+                } else if let Some(src) = import_rule[j] {
                     let slot = self.cap_slot(src);
                     ws.cap_left[slot] = (ws.cap_left[slot] - units).max(0.0);
                 }
@@ -728,6 +763,27 @@ impl<'a> Model<'a> {
                 ws.offer_domestic.push(ws.domestic[j]);
             }
         }
+        // Filled month by month from the active products.
+        ws.offer_cap_units.resize(ws.active.len(), 0.0);
+        ws.offer_ln_quality_price.resize(ws.active.len(), 0.0);
+    }
+}
+
+/// Adds a buyer of a segment to the clearing with the segment's rows of
+/// availability and weights, `rows`, gathered over the active products.
+/// Always inlined: called for every buyer every month, and out of line it
+/// costs ≈ 8k instructions a baseline trial more.
+#[inline(always)]
+fn add_segment_buyer(
+    clearing: &mut Clearing,
+    buyer: Buyer,
+    (segment_available, segment_weight): (&[bool], &[f64]),
+    active: &[usize],
+) {
+    let (available, weight) = clearing.add_buyer_rows(buyer);
+    for ((a, w), &j) in available.iter_mut().zip(weight).zip(active) {
+        *a = segment_available[j];
+        *w = segment_weight[j];
     }
 }
 
