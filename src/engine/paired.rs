@@ -21,7 +21,7 @@ use super::metrics::{
 use super::run::{
     BLOCK_TRIALS, EngineError, Progress, RunSettings, blocks_per_job, column_stats, large_zeroed,
 };
-use super::stats::{Stats, StatsScratch};
+use super::stats::{Stats, StatsScratch, Summary};
 use crate::model::{Model, TrialRecord, Workspace};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
@@ -66,11 +66,20 @@ impl DeltaStats {
 
     /// [`DeltaStats::of`], with buffers reused from column to column.
     pub fn of_with(deltas: &[f64], scratch: &mut StatsScratch) -> Self {
+        Self::of_summarised(deltas, Summary::of(deltas), scratch)
+    }
+
+    /// [`DeltaStats::of_with`] given the [`Summary`] of `deltas`.
+    pub(crate) fn of_summarised(
+        deltas: &[f64],
+        summary: Summary,
+        scratch: &mut StatsScratch,
+    ) -> Self {
         let n = deltas.len().max(1) as f64;
         let higher = deltas.iter().filter(|&&d| d > 0.0).count() as f64;
         let lower = deltas.iter().filter(|&&d| d < 0.0).count() as f64;
         DeltaStats {
-            stats: Stats::of_with(deltas, scratch),
+            stats: Stats::of_summarised(deltas, summary, scratch),
             p_higher: higher / n,
             p_lower: lower / n,
         }
@@ -448,7 +457,7 @@ pub fn run_paired(
         if let Some((_, err)) = first_error.lock().unwrap_or_else(|e| e.into_inner()).take() {
             return Err(err);
         }
-        monthly_stats.extend(column_stats(&store, n, stride, DeltaStats::of_with));
+        monthly_stats.extend(column_stats(&store, n, stride, DeltaStats::of_summarised));
     }
 
     // Columns were laid out alternative after alternative, series after
