@@ -20,6 +20,7 @@ use super::metrics::{
 };
 use super::run::{
     BLOCK_TRIALS, EngineError, Progress, RunSettings, blocks_per_job, column_stats, large_zeroed,
+    transpose_block,
 };
 use super::stats::{Stats, StatsScratch, Summary};
 use crate::model::{Model, TrialRecord, Workspace};
@@ -223,6 +224,8 @@ struct State {
     alt_months: Vec<f64>,
     base_horizon: Vec<f64>,
     alt_horizon: Vec<f64>,
+    /// The block's monthly differences, a row per trial (see `transpose_block`).
+    rows: Vec<f64>,
 }
 
 /// Runs `base` and every alternative with the same seed and trial indices
@@ -356,6 +359,7 @@ pub fn run_paired(
                 st.alt_months.resize(months * max_alt_m, 0.0);
                 st.base_horizon.resize(nb_h, 0.0);
                 st.alt_horizon.resize(max_alt_h, 0.0);
+                st.rows.resize(count * slots, 0.0);
                 for local in 0..count {
                     let trial = (first + local) as u64;
                     base_model.run_trial(trial, &mut st.ws, &mut st.base_rec);
@@ -395,10 +399,12 @@ pub fn run_paired(
                             report(alt, trial, alt.month_label(t), &alt_layouts[k].monthly[s]);
                         }
                         let alt_vals = &st.alt_months[..months * na_m];
-                        // Column-major inside the block, as in the plain run.
+                        // A row per trial, turned column-major once the
+                        // block is done, as in the plain run.
+                        let row = &mut st.rows[local * slots..(local + 1) * slots];
                         for (i, c) in cols.iter().enumerate().filter(|(_, c)| c.alt == k) {
                             for t in 0..months {
-                                store_chunk[(i * months + t) * count + local] = difference(
+                                row[i * months + t] = difference(
                                     alt_vals[t * na_m + c.alt_s],
                                     st.base_months[t * nb_m + c.base_s],
                                 );
@@ -430,6 +436,7 @@ pub fn run_paired(
                         }
                     }
                 }
+                transpose_block(&st.rows, store_chunk, count, slots);
                 progress.advance(count as u64);
             };
 
