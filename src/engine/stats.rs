@@ -470,13 +470,28 @@ fn quantiles_bucketed(
     keys.clear();
     keys.resize(total, 0);
     if total > 0 {
-        for (&b, &x) in bucket_of.iter().zip(values) {
-            let w = region_of[b as usize & (BUCKET_SLOTS - 1)];
+        let mut put = |w: u8, x: f64| {
             if w != NO_REGION {
                 let at = &mut next[w as usize & 15];
                 keys[*at] = order_key(x);
                 *at += 1;
             }
+        };
+        let region = |b: u16| region_of[b as usize & (BUCKET_SLOTS - 1)];
+        // Four at a time: few values are wanted, and as `NO_REGION` has
+        // every bit set, one test tells that none of the four is.
+        let mut fours = bucket_of.chunks_exact(4).zip(values.chunks_exact(4));
+        for (b, x) in fours.by_ref() {
+            let w = [region(b[0]), region(b[1]), region(b[2]), region(b[3])];
+            if w[0] & w[1] & w[2] & w[3] != NO_REGION {
+                for (&w, &x) in w.iter().zip(x) {
+                    put(w, x);
+                }
+            }
+        }
+        let done = values.len() / 4 * 4;
+        for (&b, &x) in bucket_of[done..].iter().zip(&values[done..]) {
+            put(region(b), x);
         }
     }
     // Select each rank within its region, in ascending order, each on the
