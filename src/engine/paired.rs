@@ -20,8 +20,9 @@ use super::metrics::{
 };
 use super::run::{
     BLOCK_TRIALS, EngineError, Progress, RunSettings, blocks_per_job, column_stats, large_zeroed,
+    transpose_block,
 };
-use super::stats::{Stats, StatsScratch};
+use super::stats::{Stats, StatsScratch, Summary};
 use crate::model::{Model, TrialRecord, Workspace};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
@@ -66,11 +67,20 @@ impl DeltaStats {
 
     /// [`DeltaStats::of`], with buffers reused from column to column.
     pub fn of_with(deltas: &[f64], scratch: &mut StatsScratch) -> Self {
+        Self::of_summarised(deltas, Summary::of(deltas), scratch)
+    }
+
+    /// [`DeltaStats::of_with`] given the [`Summary`] of `deltas`.
+    pub(crate) fn of_summarised(
+        deltas: &[f64],
+        summary: Summary,
+        scratch: &mut StatsScratch,
+    ) -> Self {
         let n = deltas.len().max(1) as f64;
         let higher = deltas.iter().filter(|&&d| d > 0.0).count() as f64;
         let lower = deltas.iter().filter(|&&d| d < 0.0).count() as f64;
         DeltaStats {
-            stats: Stats::of_with(deltas, scratch),
+            stats: Stats::of_summarised(deltas, summary, scratch),
             p_higher: higher / n,
             p_lower: lower / n,
         }
@@ -214,6 +224,8 @@ struct State {
     alt_months: Vec<f64>,
     base_horizon: Vec<f64>,
     alt_horizon: Vec<f64>,
+    /// The block's monthly differences, a row per trial (see `transpose_block`).
+    rows: Vec<f64>,
 }
 
 /// Runs `base` and every alternative with the same seed and trial indices
@@ -347,6 +359,7 @@ pub fn run_paired(
                 st.alt_months.resize(months * max_alt_m, 0.0);
                 st.base_horizon.resize(nb_h, 0.0);
                 st.alt_horizon.resize(max_alt_h, 0.0);
+                st.rows.resize(count * slots, 0.0);
                 for local in 0..count {
                     let trial = (first + local) as u64;
                     base_model.run_trial(trial, &mut st.ws, &mut st.base_rec);
@@ -386,10 +399,12 @@ pub fn run_paired(
                             report(alt, trial, alt.month_label(t), &alt_layouts[k].monthly[s]);
                         }
                         let alt_vals = &st.alt_months[..months * na_m];
-                        // Column-major inside the block, as in the plain run.
+                        // A row per trial, turned column-major once the
+                        // block is done, as in the plain run.
+                        let row = &mut st.rows[local * slots..(local + 1) * slots];
                         for (i, c) in cols.iter().enumerate().filter(|(_, c)| c.alt == k) {
                             for t in 0..months {
-                                store_chunk[(i * months + t) * count + local] = difference(
+                                row[i * months + t] = difference(
                                     alt_vals[t * na_m + c.alt_s],
                                     st.base_months[t * nb_m + c.base_s],
                                 );
@@ -421,6 +436,7 @@ pub fn run_paired(
                         }
                     }
                 }
+                transpose_block(&st.rows, store_chunk, count, slots);
                 progress.advance(count as u64);
             };
 
@@ -448,7 +464,7 @@ pub fn run_paired(
         if let Some((_, err)) = first_error.lock().unwrap_or_else(|e| e.into_inner()).take() {
             return Err(err);
         }
-        monthly_stats.extend(column_stats(&store, n, stride, DeltaStats::of_with));
+        monthly_stats.extend(column_stats(&store, n, stride, DeltaStats::of_summarised));
     }
 
     // Columns were laid out alternative after alternative, series after

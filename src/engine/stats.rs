@@ -50,18 +50,21 @@ impl Stats {
     /// same order statistics, and the sums are those of the plain loops (same
     /// operations, same order), so the results are the same bits.
     pub fn of_with(values: &[f64], scratch: &mut StatsScratch) -> Stats {
+        Self::of_summarised(values, Summary::of(values), scratch)
+    }
+
+    /// [`Stats::of_with`] given the [`Summary`] of `values` (taken in their
+    /// order), for callers that computed it while gathering them.
+    pub(crate) fn of_summarised(
+        values: &[f64],
+        summary: Summary,
+        scratch: &mut StatsScratch,
+    ) -> Stats {
         let n = values.len();
         if n == 0 {
             return Stats::constant(0.0, 0.0);
         }
-        let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, -0.0);
-        for &x in values {
-            // No NaN reaches here, so these are `min`/`max` in one instruction each.
-            lo = if x < lo { x } else { lo };
-            hi = if x > hi { x } else { hi };
-            // `Iterator::sum` of `x / 1.0`: the same additions from the same −0.0.
-            sum += x;
-        }
+        let Summary { lo, hi, sum } = summary;
         if lo.abs().max(hi.abs()) > 1e300 {
             // Sums on scaled values: rare, taken the straightforward way.
             return Self::of_scaled(values, scratch);
@@ -167,6 +170,65 @@ impl Stats {
     /// The quantiles at [`QUANTILES`], in order.
     pub fn quantiles(&self) -> [f64; 5] {
         [self.p5, self.p25, self.p50, self.p75, self.p95]
+    }
+}
+
+/// The first pass of the statistics: least, greatest and sum of the values
+/// in their order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Summary {
+    /// Least value (the first of equal ones, as `x < lo` keeps it).
+    pub lo: f64,
+    /// Sum in order from −0.0: `Iterator::sum` of `x / 1.0`, the same additions.
+    /// (Between `lo` and `hi`: side by side, the compiler pairs the two in
+    /// one register and trades a `min` and a `max` for four blend instructions.)
+    pub sum: f64,
+    /// Greatest value.
+    pub hi: f64,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary {
+            lo: f64::INFINITY,
+            hi: f64::NEG_INFINITY,
+            sum: -0.0,
+        }
+    }
+}
+
+impl Summary {
+    /// The summary of `values`, in their order.
+    pub fn of(values: &[f64]) -> Summary {
+        let mut s = Summary::default();
+        for &x in values {
+            s.add(x);
+        }
+        s
+    }
+
+    /// Whether two summaries have the same bits.
+    pub fn same_bits(&self, other: &Summary) -> bool {
+        self.lo.to_bits() == other.lo.to_bits()
+            && self.hi.to_bits() == other.hi.to_bits()
+            && self.sum.to_bits() == other.sum.to_bits()
+    }
+
+    /// A hash of the bits, to find candidate duplicate columns.
+    pub fn hash(&self) -> usize {
+        let h = self.sum.to_bits()
+            ^ self.lo.to_bits().rotate_left(21)
+            ^ self.hi.to_bits().rotate_left(42);
+        (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize
+    }
+
+    /// Takes in the next value.
+    #[inline(always)]
+    pub fn add(&mut self, x: f64) {
+        // No NaN reaches here, so these are `min`/`max` in one instruction each.
+        self.lo = if x < self.lo { x } else { self.lo };
+        self.hi = if x > self.hi { x } else { self.hi };
+        self.sum += x;
     }
 }
 
@@ -287,7 +349,29 @@ fn deviations_and_buckets<const ZERO_LO: bool>(
     counts: &mut [u32; BUCKET_SLOTS],
 ) -> (f64, usize) {
     let (mut ss, mut negative_zeros) = (-0.0, 0);
-    for (&x, id) in values.iter().zip(bucket_of.iter_mut()) {
+    // Two values at a time, written side by side so that the compiler puts
+    // each pair in one register (the sum still takes them one by one).
+    let pairs = values.chunks_exact(2).zip(bucket_of.chunks_exact_mut(2));
+    for (x, id) in pairs {
+        let (x0, x1) = (x[0], x[1]);
+        let (e0, e1) = (x0 - m, x1 - m);
+        let (q0, q1) = (e0 * e0, e1 * e1);
+        ss += q0;
+        ss += q1;
+        let (d0, d1) = (x0 - lo, x1 - lo);
+        let (r0, r1) = (d0 * per_unit + TWO_POW_52, d1 * per_unit + TWO_POW_52);
+        let b0 = ((r0.to_bits() as usize) & VALUE_BUCKETS) + usize::from(d0 > 0.0);
+        let b1 = ((r1.to_bits() as usize) & VALUE_BUCKETS) + usize::from(d1 > 0.0);
+        id[0] = b0 as u16;
+        id[1] = b1 as u16;
+        counts[b0] += 1;
+        counts[b1] += 1;
+        if ZERO_LO {
+            negative_zeros += (x0.to_bits() >> 63) as usize + (x1.to_bits() >> 63) as usize;
+        }
+    }
+    let done = values.len() / 2 * 2;
+    for (&x, id) in values[done..].iter().zip(bucket_of[done..].iter_mut()) {
         ss += (x - m) * (x - m);
         let d = x - lo;
         let b = (((d * per_unit + TWO_POW_52).to_bits() as usize) & VALUE_BUCKETS)
@@ -386,13 +470,28 @@ fn quantiles_bucketed(
     keys.clear();
     keys.resize(total, 0);
     if total > 0 {
-        for (&b, &x) in bucket_of.iter().zip(values) {
-            let w = region_of[b as usize & (BUCKET_SLOTS - 1)];
+        let mut put = |w: u8, x: f64| {
             if w != NO_REGION {
                 let at = &mut next[w as usize & 15];
                 keys[*at] = order_key(x);
                 *at += 1;
             }
+        };
+        let region = |b: u16| region_of[b as usize & (BUCKET_SLOTS - 1)];
+        // Four at a time: few values are wanted, and as `NO_REGION` has
+        // every bit set, one test tells that none of the four is.
+        let mut fours = bucket_of.chunks_exact(4).zip(values.chunks_exact(4));
+        for (b, x) in fours.by_ref() {
+            let w = [region(b[0]), region(b[1]), region(b[2]), region(b[3])];
+            if w[0] & w[1] & w[2] & w[3] != NO_REGION {
+                for (&w, &x) in w.iter().zip(x) {
+                    put(w, x);
+                }
+            }
+        }
+        let done = values.len() / 4 * 4;
+        for (&b, &x) in bucket_of[done..].iter().zip(&values[done..]) {
+            put(region(b), x);
         }
     }
     // Select each rank within its region, in ascending order, each on the
