@@ -19,7 +19,7 @@ use super::metrics::{
     MetricLayout, Scratch, SeriesName, SliceSink, all_month_metrics, horizon_metrics,
 };
 use super::run::{
-    BLOCK_TRIALS, EngineError, Progress, RunSettings, blocks_per_job, column_stats, large_zeroed,
+    BLOCK_TRIALS, EngineError, Progress, RunSettings, StatePool, column_stats, large_zeroed,
     transpose_block,
 };
 use super::stats::{Stats, StatsScratch, Summary};
@@ -440,22 +440,22 @@ pub fn run_paired(
                 progress.advance(count as u64);
             };
 
+        let pool = StatePool::new();
+        let init = || pool.take(State::default);
         if with_table {
             store
                 .par_chunks_mut(BLOCK_TRIALS * slots)
                 .zip(table.par_chunks_mut(table_chunk_len.max(1)))
                 .enumerate()
-                .with_min_len(blocks_per_job(n))
-                .for_each_init(State::default, |st, (block, (sc_chunk, tb_chunk))| {
-                    work(st, block, sc_chunk, tb_chunk)
+                .for_each_init(init, |st, (block, (sc_chunk, tb_chunk))| {
+                    work(st.get(), block, sc_chunk, tb_chunk)
                 });
         } else {
             store
                 .par_chunks_mut(BLOCK_TRIALS * slots)
                 .enumerate()
-                .with_min_len(blocks_per_job(n))
-                .for_each_init(State::default, |st, (block, sc_chunk)| {
-                    work(st, block, sc_chunk, &mut [])
+                .for_each_init(init, |st, (block, sc_chunk)| {
+                    work(st.get(), block, sc_chunk, &mut [])
                 });
         }
         if stop.load(Ordering::Relaxed) {

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Trials per parallel work item, as in the plain run.
-use super::run::{BLOCK_TRIALS, blocks_per_job};
+use super::run::{BLOCK_TRIALS, StatePool};
 
 /// Which value of a trial to record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,20 +93,23 @@ pub fn sample_inputs(
     let mut values = vec![0.0; n * slots];
     let mut outcome = vec![0.0; n];
     let first_bad: Mutex<Option<u64>> = Mutex::new(None);
+    let pool = StatePool::new();
     let init = || {
-        (
-            Workspace::default(),
-            TrialRecord::default(),
-            Scratch::default(),
-            vec![0.0; series_count],
-        )
+        pool.take(|| {
+            (
+                Workspace::default(),
+                TrialRecord::default(),
+                Scratch::default(),
+                vec![0.0; series_count],
+            )
+        })
     };
     values
         .par_chunks_mut(BLOCK_TRIALS * slots)
         .zip(outcome.par_chunks_mut(BLOCK_TRIALS))
         .enumerate()
-        .with_min_len(blocks_per_job(n))
-        .for_each_init(init, |(ws, rec, scratch, buf), (block, (rows, out))| {
+        .for_each_init(init, |state, (block, (rows, out))| {
+            let (ws, rec, scratch, buf) = state.get();
             if stop.load(Ordering::Relaxed) {
                 return;
             }
@@ -213,19 +216,22 @@ pub fn run_horizon(
             *slot = Some((trial, err));
         }
     };
+    let pool = StatePool::new();
     let init = || {
-        (
-            Workspace::default(),
-            TrialRecord::default(),
-            Scratch::default(),
-            vec![0.0; months * n_monthly],
-        )
+        pool.take(|| {
+            (
+                Workspace::default(),
+                TrialRecord::default(),
+                Scratch::default(),
+                vec![0.0; months * n_monthly],
+            )
+        })
     };
     table
         .par_chunks_mut(BLOCK_TRIALS * width)
         .enumerate()
-        .with_min_len(blocks_per_job(n))
-        .for_each_init(init, |(ws, rec, scratch, month_buf), (block, rows)| {
+        .for_each_init(init, |state, (block, rows)| {
+            let (ws, rec, scratch, month_buf) = state.get();
             if stop.load(Ordering::Relaxed) {
                 return;
             }

@@ -23,14 +23,59 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Trials per parallel work item.
 pub(crate) const BLOCK_TRIALS: usize = 16;
 
-/// The fewest blocks a parallel job takes: enough that each thread gets
-/// about four jobs. Every job builds its own workspace (`for_each_init`
-/// calls its `init` once per job), and a fresh workspace costs as much as
-/// several trials (its buffers are allocated and first touched), so jobs of
-/// a single block made the model ≈35 % slower than with one workspace a thread.
-pub(crate) fn blocks_per_job(trials: usize) -> usize {
-    let blocks = trials.div_ceil(BLOCK_TRIALS);
-    blocks.div_ceil(rayon::current_num_threads() * 4).max(1)
+/// Working states (workspace, trial record, buffers) kept across the
+/// parallel jobs of a run. rayon calls a job's `init` for every job it splits
+/// off, and a fresh state costs as much as several trials (its buffers are
+/// allocated and first touched), so a job takes a state from here and gives
+/// it back when it ends: a run builds about one state per thread, and jobs
+/// can be as small as one block, which keeps every thread busy to the end.
+pub(crate) struct StatePool<T> {
+    free: Mutex<Vec<T>>,
+}
+
+impl<T> StatePool<T> {
+    /// An empty pool.
+    pub(crate) fn new() -> Self {
+        StatePool {
+            free: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A state from the pool, or a new one from `make`; back to the pool on drop.
+    pub(crate) fn take(&self, make: impl FnOnce() -> T) -> Pooled<'_, T> {
+        let reused = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        Pooled {
+            state: Some(reused.unwrap_or_else(make)),
+            pool: self,
+        }
+    }
+}
+
+/// A state on loan from a [`StatePool`].
+pub(crate) struct Pooled<'a, T> {
+    state: Option<T>,
+    pool: &'a StatePool<T>,
+}
+
+impl<T> Pooled<'_, T> {
+    /// The state.
+    pub(crate) fn get(&mut self) -> &mut T {
+        self.state
+            .as_mut()
+            .expect("a pooled state is present until dropped")
+    }
+}
+
+impl<T> Drop for Pooled<'_, T> {
+    fn drop(&mut self) {
+        if let Some(state) = self.state.take() {
+            self.pool
+                .free
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(state);
+        }
+    }
 }
 
 /// Default memory budget for the per-month values kept at once.
@@ -451,31 +496,32 @@ pub fn run_scenario(
             transpose_block(rows, store_chunk, count, stride);
             progress.advance(count as u64);
         };
+        let pool = StatePool::new();
         let init = || {
-            (
-                Workspace::default(),
-                TrialRecord::default(),
-                Scratch::default(),
-                Vec::new(),
-                Vec::with_capacity(BLOCK_TRIALS * stride),
-            )
+            pool.take(|| {
+                (
+                    Workspace::default(),
+                    TrialRecord::default(),
+                    Scratch::default(),
+                    Vec::new(),
+                    Vec::with_capacity(BLOCK_TRIALS * stride),
+                )
+            })
         };
         if with_table {
             store
                 .par_chunks_mut(BLOCK_TRIALS * stride)
                 .zip(table_target.par_chunks_mut(table_chunk.max(1)))
                 .enumerate()
-                .with_min_len(blocks_per_job(n))
                 .for_each_init(init, |state, (block, (sc_chunk, tb_chunk))| {
-                    work(state, block, sc_chunk, tb_chunk)
+                    work(state.get(), block, sc_chunk, tb_chunk)
                 });
         } else {
             store
                 .par_chunks_mut(BLOCK_TRIALS * stride)
                 .enumerate()
-                .with_min_len(blocks_per_job(n))
                 .for_each_init(init, |state, (block, sc_chunk)| {
-                    work(state, block, sc_chunk, &mut [])
+                    work(state.get(), block, sc_chunk, &mut [])
                 });
         }
         if stop.load(Ordering::Relaxed) {
