@@ -144,44 +144,31 @@ fn several_scenarios_write_a_comparison() {
     // A later run of one of them alone into the same folder leaves the
     // comparison in place but says it may be stale; one of another scenario
     // does not.
-    let o = run_cli(
-        tmp.path(),
-        &[
-            "run",
-            a.to_str().unwrap(),
-            "--trials",
-            "30",
-            "--charts",
-            "none",
-            "--quiet",
-            "--out",
-            "res",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let said = String::from_utf8_lossy(&o.stdout);
+    let run_alone = |file: &std::path::Path| {
+        let o = run_cli(
+            tmp.path(),
+            &[
+                "run",
+                file.to_str().unwrap(),
+                "--trials",
+                "30",
+                "--charts",
+                "none",
+                "--quiet",
+                "--out",
+                "res",
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let said = run_alone(&a);
     assert!(
         said.contains("comparison.csv is from an earlier run") && said.contains("baseline"),
         "{said}"
     );
     assert!(out.join("comparison.csv").is_file());
-    let c = shipped("h200-reban.toml");
-    let o = run_cli(
-        tmp.path(),
-        &[
-            "run",
-            c.to_str().unwrap(),
-            "--trials",
-            "30",
-            "--charts",
-            "none",
-            "--quiet",
-            "--out",
-            "res",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(!String::from_utf8_lossy(&o.stdout).contains("note:"));
+    assert!(!run_alone(&shipped("h200-reban.toml")).contains("note:"));
 }
 
 #[test]
