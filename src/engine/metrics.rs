@@ -255,12 +255,11 @@ pub fn all_month_metrics(
         .map(|bad| (bad / n_series, bad % n_series))
 }
 
-/// Writes the monthly series `series` of one trial straight into its block of
-/// the store (`[column][trial]` with `count` trials, column
-/// `(s − series.start) · months + t`), at trial `local`. `ALL`: the range is
-/// every series, so no value needs a range check.
-pub(crate) struct BlockSink<'a, const ALL: bool> {
-    out: &'a mut [f64],
+/// Writes the monthly series `series` of one trial into its row of the
+/// pass's columns (column `(s − series.start) · months + t`). `ALL`: the range
+/// is every series, so no value needs a range check.
+struct RowSink<'a, const ALL: bool> {
+    row: &'a mut [f64],
     /// Index of the next series put.
     next: usize,
     series: std::ops::Range<usize>,
@@ -272,14 +271,14 @@ pub(crate) struct BlockSink<'a, const ALL: bool> {
     check: f64,
 }
 
-impl<const ALL: bool> Sink for BlockSink<'_, ALL> {
+impl<const ALL: bool> Sink for RowSink<'_, ALL> {
     #[inline]
     fn put(&mut self, _: &'static str, _: &str, value: f64) {
         // Two instructions a value; the place of a bad value is looked for
         // only when there is one.
         self.check += value * 0.0;
         if ALL || self.series.contains(&self.next) {
-            self.out[self.at] = value;
+            self.row[self.at] = value;
             self.at += self.step;
         }
         self.next += 1;
@@ -287,26 +286,22 @@ impl<const ALL: bool> Sink for BlockSink<'_, ALL> {
 }
 
 /// Writes every month's metrics of series `series` of the trial in `rec` into
-/// the block `out` of `count` trials (see [`BlockSink`]), as trial `local`,
-/// and returns the month and series of the first value that is not finite,
-/// among all series (as [`all_month_metrics`] does; `month_buf` is used
-/// only to find it).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn block_month_metrics(
+/// its row `row` of the pass's columns (see [`RowSink`]), and returns the
+/// month and series of the first value that is not finite, among all series
+/// (as [`all_month_metrics`] does; `month_buf` is used only to find it).
+pub(crate) fn row_month_metrics(
     sc: &Scenario,
     rec: &TrialRecord,
     scratch: &mut Scratch,
     series: std::ops::Range<usize>,
-    out: &mut [f64],
-    count: usize,
-    local: usize,
+    row: &mut [f64],
     month_buf: &mut Vec<f64>,
     n_series: usize,
 ) -> Option<(usize, usize)> {
     let finite = if series == (0..n_series) {
-        block_months::<true>(sc, rec, scratch, series, out, count, local)
+        row_months::<true>(sc, rec, scratch, series, row)
     } else {
-        block_months::<false>(sc, rec, scratch, series, out, count, local)
+        row_months::<false>(sc, rec, scratch, series, row)
     };
     if finite {
         return None;
@@ -315,27 +310,25 @@ pub(crate) fn block_month_metrics(
     all_month_metrics(sc, rec, scratch, month_buf, n_series)
 }
 
-/// The months of [`block_month_metrics`]; whether every value is finite.
-fn block_months<const ALL: bool>(
+/// The months of [`row_month_metrics`]; whether every value is finite.
+fn row_months<const ALL: bool>(
     sc: &Scenario,
     rec: &TrialRecord,
     scratch: &mut Scratch,
     series: std::ops::Range<usize>,
-    out: &mut [f64],
-    count: usize,
-    local: usize,
+    row: &mut [f64],
 ) -> bool {
-    let mut sink = BlockSink::<ALL> {
-        out,
+    let mut sink = RowSink::<ALL> {
+        row,
         next: 0,
         series,
         at: 0,
-        step: rec.months * count,
+        step: rec.months,
         check: 0.0,
     };
     for t in 0..rec.months {
         sink.next = 0;
-        sink.at = t * count + local;
+        sink.at = t;
         month_metrics(sc, rec, t, scratch, &mut sink);
     }
     sink.check == 0.0

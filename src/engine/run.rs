@@ -11,7 +11,7 @@
 //! gives the same values). The per-trial table (drawn inputs, shock months,
 //! horizon metrics) is kept whole.
 
-use super::metrics::{MetricLayout, Scratch, SliceSink, block_month_metrics, horizon_metrics};
+use super::metrics::{MetricLayout, Scratch, SliceSink, horizon_metrics, row_month_metrics};
 use super::stats::{Stats, StatsScratch, Summary};
 use crate::model::{Model, TrialRecord, Workspace};
 use crate::sampling::Distribution;
@@ -463,14 +463,12 @@ pub fn run_scenario(
                 // straight into the store, each value of a trial landed on a
                 // line of its own (2 592 first-level cache misses a baseline
                 // trial, ≈330 this way).
-                if let Some((t, s)) = block_month_metrics(
+                if let Some((t, s)) = row_month_metrics(
                     sc,
                     rec,
                     scratch,
                     series.clone(),
                     &mut rows[local * stride..(local + 1) * stride],
-                    1,
-                    0,
                     month_buf,
                     n_monthly,
                 ) {
