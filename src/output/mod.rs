@@ -11,7 +11,7 @@ mod tables;
 
 pub use manifest::{RunInfo, manifest_json, timestamp_utc};
 pub use staged::{StagedDir, write_file_atomic};
-pub(crate) use tables::number;
+pub(crate) use tables::{number, write_trial_rows};
 pub use tables::{write_comparison_csv, write_summary_csv, write_timeseries_csv, write_trials_csv};
 
 use crate::engine::ScenarioResults;

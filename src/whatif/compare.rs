@@ -25,6 +25,7 @@ use crate::engine::{
 };
 use crate::output::{self, OutputError, StagedDir, number, timestamp_utc};
 use serde_json::json;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::{Instant, SystemTime};
@@ -279,14 +280,13 @@ fn write_deltas_trials(path: &Path, r: &PairedResults, k: usize) -> Result<(), O
             .map(|n| format!("{}:{}", n.metric, n.entity)),
     );
     w.write_record(&header).map_err(csv_error(path))?;
-    let mut rec: Vec<String> = Vec::with_capacity(header.len());
-    for trial in 0..r.trials as usize {
-        rec.clear();
-        rec.push(trial.to_string());
-        rec.extend(r.trial_deltas(k, trial).iter().map(|&x| number(x)));
-        w.write_record(&rec).map_err(csv_error(path))?;
-    }
-    w.flush().map_err(|e| OutputError::io(path, e))
+    output::write_trial_rows(path, w, r.trials as usize, |trial, text| {
+        // Writing into a String cannot fail.
+        let _ = write!(text, "{trial}");
+        for &x in r.trial_deltas(k, trial) {
+            let _ = write!(text, ",{}", x + 0.0);
+        }
+    })
 }
 
 /// Redraws a comparison folder's charts (the folder itself or one
