@@ -64,6 +64,7 @@ fn write_one<C: Chart>(
 
     // The temp name keeps the real extension: plotters picks the image
     // encoder from it. The leading dot hides it from casual listings.
+    crate::output::sweep_abandoned(dir, stem);
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.join(format!(".{stem}.tmp-{}-{n}.{ext}", std::process::id()));
     crate::interrupt::register_temporary(&tmp);

@@ -10,6 +10,7 @@ mod staged;
 mod tables;
 
 pub use manifest::{RunInfo, manifest_json, timestamp_utc};
+pub(crate) use staged::sweep_abandoned;
 pub use staged::{StagedDir, write_file_atomic};
 pub(crate) use tables::{number, write_trial_rows};
 pub use tables::{write_comparison_csv, write_summary_csv, write_timeseries_csv, write_trials_csv};

@@ -20,6 +20,7 @@ impl StagedDir {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        sweep_abandoned(parent, &name);
         let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
         if staging.exists() {
             std::fs::remove_dir_all(&staging).map_err(|e| OutputError::io(&staging, e))?;
@@ -98,6 +99,57 @@ impl Drop for StagedDir {
     }
 }
 
+/// Removes what a killed run (SIGKILL, a power cut: no chance to clean up)
+/// left of `name` in `parent`: `.NAME.tmp-PID…` entries, and restores
+/// `.NAME.old-PID` (the previous results, moved aside in the instant before
+/// the new ones were renamed into place) when `NAME` itself is missing, else
+/// removes it. Only entries of processes that no longer run are touched, so
+/// a concurrent run's staging is safe; where that cannot be told (no
+/// `/proc`), nothing is.
+pub(crate) fn sweep_abandoned(parent: &Path, name: &str) {
+    if name.is_empty() || !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    let (tmp_prefix, old_prefix) = (format!(".{name}.tmp-"), format!(".{name}.old-"));
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        let (rest, old) = if let Some(rest) = file_name.strip_prefix(&tmp_prefix) {
+            (rest, false)
+        } else if let Some(rest) = file_name.strip_prefix(&old_prefix) {
+            (rest, true)
+        } else {
+            continue;
+        };
+        // The process id, then nothing, or `-N.ext` (a chart's temporary file).
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let tail = &rest[digits..];
+        let Ok(pid) = rest[..digits].parse::<u32>() else {
+            continue;
+        };
+        if pid == std::process::id()
+            || !(tail.is_empty() || (!old && tail.starts_with('-')))
+            || Path::new(&format!("/proc/{pid}")).exists()
+        {
+            continue;
+        }
+        let path = entry.path();
+        let target = parent.join(name);
+        if old && !target.exists() {
+            let _ = std::fs::rename(&path, &target);
+        } else if path.is_dir() {
+            let _ = std::fs::remove_dir_all(&path);
+        } else {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
 /// Writes `path` whole or not at all: into a temporary file beside it, then renamed.
 pub fn write_file_atomic(
     path: &Path,
@@ -108,6 +160,7 @@ pub fn write_file_atomic(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    sweep_abandoned(parent, &name);
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     crate::interrupt::register_temporary(&tmp);
     let result = (|| {
@@ -124,4 +177,61 @@ pub fn write_file_atomic(
     });
     crate::interrupt::unregister_temporary(&tmp);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A killed run's leftovers are cleared, a live process's are kept, and
+    /// results moved aside just before the kill are put back.
+    #[test]
+    fn abandoned_temporaries_are_swept_and_moved_aside_results_restored() {
+        if !Path::new("/proc/self").exists() {
+            return; // Nothing is swept where liveness cannot be told.
+        }
+        let dir = std::env::temp_dir().join(format!("tradeflow-sweep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        // Beyond any pid_max (2^22): a process that cannot exist.
+        let dead = 4_000_000_000u32;
+        let me = std::process::id();
+        let dirs = [
+            (format!(".baseline.tmp-{dead}"), false),
+            (format!(".baseline.tmp-{me}"), true),
+            (".baseline.tmp-1".to_string(), true), // init runs
+            (format!(".other.tmp-{dead}"), true),  // another name
+            (format!(".baseline.tmp-{dead}x"), true),
+        ];
+        for (d, _) in &dirs {
+            std::fs::create_dir_all(dir.join(d).join("sub")).expect("mkdir");
+        }
+        std::fs::write(dir.join(format!(".comparison.csv.tmp-{dead}")), b"x").expect("write");
+        std::fs::write(dir.join(format!(".baseline.tmp-{dead}-3.png")), b"x").expect("write");
+        std::fs::create_dir_all(dir.join(format!(".baseline.old-{dead}"))).expect("mkdir");
+        std::fs::write(
+            dir.join(format!(".baseline.old-{dead}/summary.csv")),
+            b"old",
+        )
+        .expect("write");
+
+        sweep_abandoned(&dir, "baseline");
+        for (d, kept) in &dirs {
+            assert_eq!(dir.join(d).exists(), *kept, "{d}");
+        }
+        assert!(!dir.join(format!(".baseline.tmp-{dead}-3.png")).exists());
+        assert!(!dir.join(format!(".baseline.old-{dead}")).exists());
+        let restored = std::fs::read(dir.join("baseline/summary.csv")).expect("restored");
+        assert_eq!(restored, b"old");
+        assert!(dir.join(format!(".comparison.csv.tmp-{dead}")).exists());
+        sweep_abandoned(&dir, "comparison.csv");
+        assert!(!dir.join(format!(".comparison.csv.tmp-{dead}")).exists());
+
+        // With the results in place, a moved-aside copy is stale: removed.
+        std::fs::create_dir_all(dir.join(format!(".baseline.old-{dead}"))).expect("mkdir");
+        sweep_abandoned(&dir, "baseline");
+        assert!(!dir.join(format!(".baseline.old-{dead}")).exists());
+        assert!(dir.join("baseline/summary.csv").exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
