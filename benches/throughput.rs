@@ -1,6 +1,7 @@
 //! Throughput of the baseline scenario, in trial-months per second: one
 //! trial (the model alone) and a full run (trials in parallel plus
-//! statistics, no files), of 4 000 trials and of the scenario's own 10 000.
+//! statistics, no files), of 4 000 trials and of the scenario's own 10 000;
+//! and the preparation of the inputs (their tables), once per run.
 //! Run with `cargo bench --bench throughput`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -35,6 +36,26 @@ fn baseline_throughput(c: &mut Criterion) {
         b.iter(|| {
             streams.draw_all(trial, &mut values);
             trial += 1;
+        })
+    });
+
+    // Preparing the inputs (stream keys and the beta/PERT tables), once per
+    // run: in parallel as a run does it, and one input after another.
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("prepare_inputs", |b| {
+        b.iter(|| {
+            tradeflow::sampling::InputStreams::new(
+                sc.seed,
+                sc.inputs.iter().map(|i| (i.path.as_str(), &i.distribution)),
+            )
+        })
+    });
+    group.bench_function("prepare_inputs_one_thread", |b| {
+        b.iter(|| {
+            sc.inputs
+                .iter()
+                .map(|i| i.distribution.quantile_guide())
+                .collect::<Vec<_>>()
         })
     });
 

@@ -3,7 +3,7 @@
 use super::market::{Buyer, BuyerMandate, Clearing, ProductOffer, clear_market};
 use super::policy::{RuleSource, Timelines, rule_in_force, shock_month};
 use super::production::production_units;
-use crate::sampling::{Distribution, InputStreams, StreamKey};
+use crate::sampling::{InputStreams, StreamKey, standard_normal_quantile};
 use crate::scenario::{
     ExportRegime, ExportRule, ImportRegime, ImportRule, Mandate, Scenario, ShockRule,
 };
@@ -423,12 +423,6 @@ impl<'a> Model<'a> {
         let ln_growth = (1.0 + growth).ln();
         let vol = v[d.monthly_volatility.0];
         let eta = v[d.price_elasticity.0];
-        let standard_normal = Distribution::Normal {
-            mean: 0.0,
-            sd: 1.0,
-            min: f64::NEG_INFINITY,
-            max: f64::INFINITY,
-        };
         let mut walk = self.walk_key.open(trial);
         let mut ln_walk = 0.0;
         let mut next_change = 0;
@@ -446,7 +440,7 @@ impl<'a> Model<'a> {
 
             // Demand: growth times a mean-one geometric random walk.
             if t > 0 && vol > 0.0 {
-                ln_walk += vol * standard_normal.quantile(walk.next_uniform()) - 0.5 * vol * vol;
+                ln_walk += vol * standard_normal_quantile(walk.next_uniform()) - 0.5 * vol * vol;
             }
             let demand_t = d0 * ((ti as f64 / 12.0) * ln_growth).exp() * ln_walk.exp();
 

@@ -4,9 +4,12 @@
 //! Every draw in the engine is `quantile(u)` for a uniform `u` in (0, 1), so
 //! two scenarios that share `u` share quantiles (common random numbers), and
 //! truncation is done by inverting the truncated law rather than by redrawing.
+//! (The engine draws through a prepared guide, `quantile_guided`: for beta and
+//! PERT a checked table within 1e-12 of this exact quantile, see `guide.rs`.)
 //! The special functions (Φ, Φ⁻¹, ln Γ, the regularized incomplete beta) are
 //! implemented here with std only, to double precision in the body of each law.
 
+use super::guide::TruncNormal;
 use std::f64::consts::PI;
 use std::fmt;
 
@@ -15,9 +18,9 @@ use std::fmt;
 pub const Z95: f64 = 1.6448536269514722;
 
 /// Smallest `u` a quantile is evaluated at (the defensive clamp's lower end).
-const U_MIN: f64 = f64::MIN_POSITIVE;
+pub(super) const U_MIN: f64 = f64::MIN_POSITIVE;
 /// Largest `u` a quantile is evaluated at: 1 − 2⁻⁵³, the largest double below 1.
-const U_MAX: f64 = 1.0 - f64::EPSILON / 2.0;
+pub(super) const U_MAX: f64 = 1.0 - f64::EPSILON / 2.0;
 /// ln √(2π).
 const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 /// 1 / √(2π).
@@ -674,9 +677,19 @@ fn horner(coeffs: &[f64], x: f64) -> f64 {
     coeffs.iter().rev().fold(0.0, |acc, &c| acc * x + c)
 }
 
+/// Φ⁻¹(u), the standard normal's inverse CDF with `u` clamped as in
+/// [`Distribution::quantile`] (whose value for `normal(0, 1)` it equals bit
+/// for bit): the demand walk's one draw a month, without the dispatch.
+pub fn standard_normal_quantile(u: f64) -> f64 {
+    if u.is_nan() {
+        return f64::NAN;
+    }
+    norm_quantile(u.clamp(U_MIN, U_MAX))
+}
+
 /// Φ⁻¹(p) by Wichura's AS241 (PPND16), relative accuracy about 1e-16.
 #[allow(clippy::excessive_precision)]
-fn norm_quantile(p: f64) -> f64 {
+pub(super) fn norm_quantile(p: f64) -> f64 {
     const A: [f64; 8] = [
         3.3871328727963666080e0,
         1.3314166789178437745e+2,
@@ -767,7 +780,7 @@ fn norm_quantile(p: f64) -> f64 {
 /// particular), by W. J. Cody's rational Chebyshev approximations (as in R's
 /// `pnorm_both`).
 #[allow(clippy::excessive_precision)]
-fn norm_cdf_both(x: f64) -> (f64, f64) {
+pub(super) fn norm_cdf_both(x: f64) -> (f64, f64) {
     const A: [f64; 5] = [
         2.2352520354606839287,
         161.02823106855587881,
@@ -890,19 +903,7 @@ fn std_normal_mass(a: f64, b: f64) -> f64 {
 /// Quantile of a standard normal truncated to `[a, b]`:
 /// `Φ⁻¹(Φ(a) + u(Φ(b) − Φ(a)))`, computed in the upper tail when `a > 0`.
 fn std_trunc_normal_quantile(u: f64, a: f64, b: f64) -> f64 {
-    if a == f64::NEG_INFINITY && b == f64::INFINITY {
-        return norm_quantile(u);
-    }
-    let z = if a > 0.0 {
-        let qa = norm_cdf_both(a).1;
-        let qb = norm_cdf_both(b).1;
-        -norm_quantile(qb + (1.0 - u) * (qa - qb))
-    } else {
-        let pa = norm_cdf_both(a).0;
-        let pb = norm_cdf_both(b).0;
-        norm_quantile(pa + u * (pb - pa))
-    };
-    z.max(a).min(b)
+    TruncNormal::new(a, b).quantile(u)
 }
 
 /// CDF at `z` of a standard normal truncated to `[a, b]` (with `a ≤ z < b`).
@@ -999,9 +1000,9 @@ fn ln_rel(d: f64, r: impl FnOnce() -> f64) -> f64 {
 /// Beta shapes with the `x`-independent part of `ln( x^a (1−x)^b / B(a,b) )`
 /// computed once, so that repeated evaluations (Newton steps) are cheap.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct BetaShape {
-    a: f64,
-    b: f64,
+pub(super) struct BetaShape {
+    pub(super) a: f64,
+    pub(super) b: f64,
     /// Whether both shapes are large enough for the Stirling form.
     large: bool,
     /// `−ln B(a, b)`, or for large shapes `½ ln(ab/(a+b)) − ln √(2π) − Δ`
@@ -1010,7 +1011,7 @@ struct BetaShape {
 }
 
 impl BetaShape {
-    fn new(a: f64, b: f64) -> Self {
+    pub(super) fn new(a: f64, b: f64) -> Self {
         let large = a >= STIRLING_MIN && b >= STIRLING_MIN;
         let c = if large {
             let s = a + b;
@@ -1028,7 +1029,7 @@ impl BetaShape {
     /// `x0 = a/(a+b)`, with `x·(a+b) − a` formed by a fused multiply-add, so
     /// that neither the rounding of `x0` nor that of `1 − x` is amplified by
     /// the shapes (error ~1e-14 rather than `(a+b)·ε`).
-    fn ln_prefactor(&self, x: f64) -> f64 {
+    pub(super) fn ln_prefactor(&self, x: f64) -> f64 {
         let (a, b) = (self.a, self.b);
         if self.large {
             let s = a + b;
@@ -1149,7 +1150,7 @@ fn beta_quantile(a: f64, b: f64, u: f64) -> f64 {
 
 /// [`beta_quantile`] started from `guess` when one is given (a point close
 /// to the root saves iterations; the root and the stopping rule are the same).
-fn beta_quantile_from(shape: &BetaShape, u: f64, guess: Option<f64>) -> f64 {
+pub(super) fn beta_quantile_from(shape: &BetaShape, u: f64, guess: Option<f64>) -> f64 {
     let (a, b) = (shape.a, shape.b);
     const X_MIN: f64 = f64::MIN_POSITIVE;
     const X_MAX: f64 = 1.0 - f64::EPSILON / 2.0;
@@ -1312,28 +1313,9 @@ fn write_truncation(f: &mut fmt::Formatter<'_>, lo: f64, hi: f64, lo_absent: boo
     }
 }
 
-/// A compact human form for listings, e.g. `uniform(10000, 13000)`,
-/// `normal(mean 0, sd 3) truncated to [-5, inf]`, `beta(α 14, β 6)`.
-/// A coarse table of a beta or PERT quantile function, prepared once per
-/// input, from which [`Distribution::quantile_guided`] starts its exact solver:
-/// the same draw, found in fewer iterations.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QuantileGuide {
-    /// Beta-scale quantiles at `u = i / CELLS`, `i = 0..=CELLS` (the ends unused).
-    x: Vec<f64>,
-    /// `dx/du = 1 / pdf(x)` at the same points, for cubic (Hermite) interpolation.
-    slope: Vec<f64>,
-    /// The beta shape with its normalising constant, computed once.
-    shape: BetaShape,
-}
-
-impl QuantileGuide {
-    const CELLS: usize = 256;
-}
-
 impl Distribution {
     /// The beta shape behind a beta or PERT distribution.
-    fn beta_shape(&self) -> Option<(f64, f64)> {
+    pub(super) fn beta_shape(&self) -> Option<(f64, f64)> {
         match self {
             Distribution::Beta { alpha, beta } => Some((*alpha, *beta)),
             Distribution::Pert { min, mode, max } if min < max => {
@@ -1343,70 +1325,25 @@ impl Distribution {
         }
     }
 
-    /// A guide for [`Distribution::quantile_guided`]; `None` for forms whose
-    /// quantile is already cheap (everything but beta and PERT).
-    pub fn quantile_guide(&self) -> Option<QuantileGuide> {
-        let (a, b) = self.beta_shape()?;
-        let n = QuantileGuide::CELLS;
-        let x = (0..=n)
-            .map(|i| {
-                if i == 0 || i == n {
-                    f64::NAN
-                } else {
-                    beta_quantile(a, b, i as f64 / n as f64)
-                }
-            })
-            .collect::<Vec<f64>>();
-        let shape = BetaShape::new(a, b);
-        let slope = x
-            .iter()
-            .map(|&x| x * (1.0 - x) * (-shape.ln_prefactor(x)).exp())
-            .collect();
-        Some(QuantileGuide { x, slope, shape })
-    }
-
-    /// [`Distribution::quantile`], started from `guide` (built by
-    /// [`Distribution::quantile_guide`] for this distribution).
-    pub fn quantile_guided(&self, u: f64, guide: &QuantileGuide) -> f64 {
-        if self.beta_shape().is_none() {
-            return self.quantile(u);
-        }
-        if u.is_nan() {
-            return f64::NAN;
-        }
-        let u = u.clamp(U_MIN, U_MAX);
-        let n = QuantileGuide::CELLS;
-        let pos = u * n as f64;
-        let i = pos.floor() as usize;
-        // Interior cells only: the tails keep the solver's own start. A cubic
-        // (Hermite) start is close enough that one Newton step usually ends
-        // the solve; where it strays outside the cell, the linear one.
-        let guess = (i >= 1 && i + 1 < n).then(|| {
-            let (x0, x1) = (guide.x[i], guide.x[i + 1]);
-            let t = pos - i as f64;
-            let linear = x0 + t * (x1 - x0);
-            let h = 1.0 / n as f64;
-            let (m0, m1) = (guide.slope[i] * h, guide.slope[i + 1] * h);
-            let (t2, t3) = (t * t, t * t * t);
-            let cubic = (2.0 * t3 - 3.0 * t2 + 1.0) * x0
-                + (t3 - 2.0 * t2 + t) * m0
-                + (3.0 * t2 - 2.0 * t3) * x1
-                + (t3 - t2) * m1;
-            if cubic >= x0 && cubic <= x1 {
-                cubic
-            } else {
-                linear
-            }
-        });
-        let guess = guess.filter(|g| g.is_finite() && *g > 0.0 && *g < 1.0);
-        let s = beta_quantile_from(&guide.shape, u, guess);
+    /// The standardised truncation bounds of a normal or lognormal.
+    pub(super) fn normal_z_bounds(&self) -> Option<(f64, f64)> {
         match self {
-            Distribution::Pert { min, max, .. } => (min + (max - min) * s).max(*min).min(*max),
-            _ => s,
+            Distribution::Normal { mean, sd, min, max } => {
+                Some(((min - mean) / sd, (max - mean) / sd))
+            }
+            Distribution::LogNormal {
+                mu,
+                sigma,
+                min,
+                max,
+            } => Some(lognormal_z_bounds(*mu, *sigma, *min, *max)),
+            _ => None,
         }
     }
 }
 
+/// A compact human form for listings, e.g. `uniform(10000, 13000)`,
+/// `normal(mean 0, sd 3) truncated to [-5, inf]`, `beta(α 14, β 6)`.
 impl fmt::Display for Distribution {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = format_number;
@@ -1455,42 +1392,6 @@ impl fmt::Display for Distribution {
 #[cfg(test)]
 mod tests {
 
-    #[test]
-    fn guided_quantiles_equal_the_plain_ones() {
-        let forms = [
-            Distribution::pert(30000.0, 60000.0, 120000.0).unwrap(),
-            Distribution::pert(0.0, 0.0, 1.0).unwrap(),
-            Distribution::beta_mean_sd(0.7, 0.1).unwrap(),
-            Distribution::beta(0.3, 0.5).unwrap(),
-            Distribution::beta(2.0, 0.1).unwrap(),
-            Distribution::beta(1e4, 1e4).unwrap(),
-        ];
-        for d in &forms {
-            let guide = d.quantile_guide().unwrap();
-            for k in 0..=4000 {
-                let u = (k as f64 + 0.5) / 4001.0;
-                let (plain, guided) = (d.quantile(u), d.quantile_guided(u, &guide));
-                let scale = plain.abs().max(1e-300);
-                assert!(
-                    (plain - guided).abs() <= 1e-12 * scale,
-                    "{d}: u {u}: {plain} vs {guided}"
-                );
-            }
-            for u in [1e-300, 1e-12, 1e-3, 0.999, 1.0 - 1e-12] {
-                let (plain, guided) = (d.quantile(u), d.quantile_guided(u, &guide));
-                assert!(
-                    (plain - guided).abs() <= 1e-12 * plain.abs().max(1e-300),
-                    "{d}: tail u {u}"
-                );
-            }
-        }
-        assert!(
-            Distribution::uniform(0.0, 1.0)
-                .unwrap()
-                .quantile_guide()
-                .is_none()
-        );
-    }
     use super::*;
     use rand::rngs::ChaCha8Rng;
     use rand::{Rng, SeedableRng};
@@ -1631,9 +1532,18 @@ mod tests {
         (step(false), step(true))
     }
 
-    /// Kolmogorov–Smirnov statistic of `quantile(u)` draws against `cdf`.
-    fn ks_statistic(d: &Distribution, us: &[f64]) -> f64 {
-        let mut xs: Vec<f64> = us.iter().map(|&u| d.quantile(u)).collect();
+    /// Kolmogorov–Smirnov statistic of draws against `cdf`: `quantile(u)`,
+    /// or with `guided` the engine's draws, `quantile_guided(u)` where the
+    /// form has a guide.
+    fn ks_statistic(d: &Distribution, us: &[f64], guided: bool) -> f64 {
+        let guide = if guided { d.quantile_guide() } else { None };
+        let mut xs: Vec<f64> = us
+            .iter()
+            .map(|&u| match &guide {
+                Some(g) => d.quantile_guided(u, g),
+                None => d.quantile(u),
+            })
+            .collect();
         xs.sort_by(f64::total_cmp);
         let n = xs.len() as f64;
         xs.iter()
@@ -1652,8 +1562,13 @@ mod tests {
         let cases = cases_named(prefix);
         assert!(!cases.is_empty());
         for (name, d) in cases {
-            let ks = ks_statistic(&d, &us);
-            assert!(ks < critical, "{name}: KS D = {ks} ≥ {critical}");
+            for guided in [false, true] {
+                let ks = ks_statistic(&d, &us, guided);
+                assert!(
+                    ks < critical,
+                    "{name} (guided {guided}): KS D = {ks} ≥ {critical}"
+                );
+            }
         }
     }
 
@@ -1685,6 +1600,44 @@ mod tests {
     #[test]
     fn ks_beta_shapes_and_mean_sd() {
         assert_ks("beta");
+    }
+
+    #[test]
+    fn guided_normal_and_lognormal_draws_equal_the_plain_ones() {
+        // Their guide only holds the truncation's probabilities: same bits.
+        let us = uniforms(2000, SEED ^ 0x77);
+        let tails = [1e-300, 1e-12, 0.5, 1.0 - 1e-12, 1.0 - f64::EPSILON / 2.0];
+        let mut seen = 0;
+        for (name, d) in continuous_cases() {
+            if !matches!(
+                d,
+                Distribution::Normal { .. } | Distribution::LogNormal { .. }
+            ) {
+                continue;
+            }
+            seen += 1;
+            let g = d.quantile_guide().expect("normal forms have a guide");
+            for &u in us.iter().chain(&tails) {
+                let (plain, guided) = (d.quantile(u), d.quantile_guided(u, &g));
+                assert_eq!(plain.to_bits(), guided.to_bits(), "{name}: u {u}");
+            }
+        }
+        assert!(seen >= 10);
+    }
+
+    #[test]
+    fn standard_normal_quantile_is_the_normal_law_s() {
+        let d = Distribution::normal(0.0, 1.0, NEG_INF, INF).unwrap();
+        let mut us = uniforms(5000, SEED ^ 0x99);
+        us.extend([0.0, 1e-300, 0.5, 1.0 - 1e-17, 1.0, -3.0, 7.0]);
+        for u in us {
+            assert_eq!(
+                standard_normal_quantile(u).to_bits(),
+                d.quantile(u).to_bits(),
+                "u {u}"
+            );
+        }
+        assert!(standard_normal_quantile(f64::NAN).is_nan());
     }
 
     #[test]
