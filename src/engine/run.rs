@@ -258,7 +258,14 @@ pub(crate) fn column_stats<S: Send + Copy>(
                             Err(_) => buf.extend_from_slice(run),
                         }
                     }
-                    if width == GATHER_COLUMNS {
+                    if let Ok(full) = <&[f64; GATHER_COLUMNS * BLOCK_TRIALS]>::try_from(stretch) {
+                        // A full group of full runs: fixed indices, no checks.
+                        for i in 0..BLOCK_TRIALS {
+                            for (k, summary) in summaries.iter_mut().enumerate() {
+                                summary.add(full[k * BLOCK_TRIALS + i]);
+                            }
+                        }
+                    } else if width == GATHER_COLUMNS {
                         for i in 0..len {
                             for (k, summary) in summaries.iter_mut().enumerate() {
                                 summary.add(stretch[k * len + i]);
