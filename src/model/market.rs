@@ -67,6 +67,8 @@ struct BuyerState {
     /// Whether its pending row may hold a non-zero request (an all-zero row
     /// is skipped by the water-filling: it changes nothing).
     live: bool,
+    /// Whether it was rationed in the current round (its spill is due).
+    rationed: bool,
     /// Whether its `short` row may hold a NaN shortfall, which the next
     /// spill pools (positive shortfalls are pooled as they arise).
     nan_short: bool,
@@ -101,8 +103,8 @@ pub struct Clearing {
     allocation: Vec<f64>,
     /// Requests not yet served, `pending[b * P + j]`.
     pending: Vec<f64>,
-    /// Last shortfall of each request once pooled (0), or as it was when
-    /// not positive: only a NaN one is read again (by the next spill).
+    /// The shortfall of each request when last served (or 0 where it was
+    /// pooled at once): only a NaN one is read again (by the next spill).
     short: Vec<f64>,
     /// Per buyer: the outcome and working state of its clearing, together so
     /// that a buyer's row of work checks one index.
@@ -113,6 +115,11 @@ pub struct Clearing {
     open_any: Vec<u64>,
     /// The same for a mandated buyer's domestic spill: unsaturated and domestic.
     open_domestic: Vec<u64>,
+    /// The buyers whose rows may hold a request, in order.
+    live_buyers: Vec<usize>,
+    /// No first spread met a negative weight this month (supplied weights
+    /// only could be one; see `dense` in [`water_fill`]).
+    nonnegative_weights: bool,
     /// All bits set, to leave [`reweigh_from_logs`]' weights unmasked.
     all_bits: Vec<u64>,
     scratch: Vec<f64>,
@@ -120,8 +127,6 @@ pub struct Clearing {
     ratio: Vec<f64>,
     /// Per product: `NEGLIGIBLE` times its cap in compute.
     negligible_cap: Vec<f64>,
-    /// Buyers rationed in the current round, in order.
-    short_buyers: Vec<usize>,
     /// Linear CES weights supplied with the buyer (see [`Clearing::add_buyer_rows`]),
     /// `base_weight[b * P + j]`; meaningful where `has_base_weight[b]`.
     base_weight: Vec<f64>,
@@ -297,6 +302,9 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
         *neg = NEGLIGIBLE * cap;
     }
 
+    // Cleared by a first spread that meets a negative weight (a buyer given
+    // no first requests is only ever offered 0 later).
+    c.nonnegative_weights = true;
     // 1. Targets and first requests.
     for b in 0..nb {
         set_targets(c, offer, b);
@@ -490,6 +498,36 @@ fn fill_log_weights(c: &mut Clearing, b: usize) {
     c.st[b].log_ready = true;
 }
 
+/// Whether buyer `b` wants some domestic product and no foreign one: the
+/// largest log-weight of the domestic nest is finite and that of the
+/// foreign nest is −∞ (the cases [`set_log_targets`] settles first),
+/// without filling the row of log-weights. The common case of a mandated
+/// buyer while foreign products are blocked.
+fn only_domestic_wanted(c: &Clearing, offer: &ProductOffer, b: usize) -> bool {
+    let p = c.n_products;
+    let rho = 1.0 - c.buyers[b].sigma;
+    let cobb_douglas = rho.abs() < 1e-9;
+    let available = &c.available[b * p..][..p];
+    let (domestic, ln_quality_price) = (&offer.domestic[..p], &c.ln_quality_price[..p]);
+    // A nest's largest log-weight (folded with `f64::max` from −∞) is −∞
+    // exactly when none of its log-weights is above −∞ (a NaN is not).
+    let (mut any_domestic, mut any_foreign) = (false, false);
+    for j in 0..p {
+        // As `fill_log_weights` computes it.
+        let lw = if !available[j] {
+            f64::NEG_INFINITY
+        } else if cobb_douglas {
+            0.0
+        } else {
+            rho * ln_quality_price[j]
+        };
+        let wanted = lw > f64::NEG_INFINITY;
+        any_domestic |= wanted & domestic[j];
+        any_foreign |= wanted & !domestic[j];
+    }
+    any_domestic && !any_foreign
+}
+
 /// Sets buyer `b`'s target log-weights: CES over its available products,
 /// moved into the mandate's nests when its domestic share falls short.
 /// Returns whether the mandate moved them.
@@ -498,6 +536,11 @@ fn set_log_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) -> bool {
     let mandate = c.st[b].mandate;
     if mandate.is_none() && c.has_base_weight[b] {
         return false; // Its linear weights are known; log-weights on demand.
+    }
+    if mandate.is_some() && c.has_base_weight[b] && only_domestic_wanted(c, offer, b) {
+        // The share is 1 ≥ r already (as below): its linear weights are its
+        // targets, and its log-weights are computed on demand.
+        return false;
     }
     fill_log_weights(c, b);
     let log_weight = &mut c.log_weight[b * p..][..p];
@@ -675,24 +718,31 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: N
 }
 
 /// `0 + x₀ + x₁ + …`, added in order as a plain loop would, four to an
-/// iteration (a short sum's loop control costs as much as its additions).
+/// iteration (a short sum's loop control costs as much as its additions),
+/// and the least of the `xs` not NaN (∞ for none).
 #[inline(always)]
-fn sum_in_order(xs: &[f64]) -> f64 {
+fn sum_and_least(xs: &[f64]) -> (f64, f64) {
     let mut total = 0.0;
+    // `x < least ? x : least`: one instruction.
+    let mut least = f64::INFINITY;
+    let mut take = |x: f64| {
+        total += x;
+        least = if x < least { x } else { least };
+    };
     let mut quads = xs.chunks_exact(4);
     for q in &mut quads {
-        total += q[0];
-        total += q[1];
-        total += q[2];
-        total += q[3];
+        take(q[0]);
+        take(q[1]);
+        take(q[2]);
+        take(q[3]);
     }
     for &x in quads.remainder() {
-        total += x;
+        take(x);
     }
-    total
+    (total, least)
 }
 
-/// [`sum_in_order`] of the weights masked as in `Clearing::open_any`.
+/// [`sum_and_least`]'s sum of the weights masked as in `Clearing::open_any`.
 #[inline(always)]
 fn masked_sum_in_order(weight: &[f64], mask: &[u64]) -> f64 {
     let masked = |w: f64, m: u64| f64::from_bits(w.to_bits() & m);
@@ -733,7 +783,10 @@ fn first_spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64) -
     } else {
         &c.weight[b * p..][..p]
     };
-    let total = sum_in_order(weight);
+    let (total, least) = sum_and_least(weight);
+    if least < 0.0 {
+        c.nonnegative_weights = false;
+    }
     if !(total >= MIN_LINEAR_TOTAL && amount.is_finite()) {
         return spread(c, offer, b, amount, Nest::All);
     }
@@ -831,22 +884,38 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
     if p == 0 {
         return; // Nothing is ever pending.
     }
+    // The buyers whose rows may hold a request, in order: a round visits
+    // only these (every other row is 0).
+    c.live_buyers.clear();
+    for (b, st) in c.st.iter().enumerate() {
+        if st.live {
+            c.live_buyers.push(b);
+        }
+    }
+    // Each product's requests summed over the buyers in order (row by row:
+    // the same additions as down each column). Later rounds add each row
+    // once its spill has filled it.
+    {
+        let total = &mut c.ratio[..p];
+        total.fill(-0.0);
+        for &b in &c.live_buyers {
+            add_row(total, &c.pending[b * p..][..p]);
+        }
+    }
+    // With no negative weight no request is negative (amounts never are:
+    // a request is 0, positive or NaN), so a product whose total is not
+    // positive has only requests of 0. It may then take the ratio 1, which
+    // serves them as nothing, and a row may be served without a test per
+    // request (`serve_row_dense`). Otherwise its ratio is NaN: not rationed,
+    // its requests left pending.
+    let dense = c.nonnegative_weights;
+    let unrequested = if dense { 1.0 } else { f64::NAN };
     // Each round saturates at least one product or ends, so P + 1 rounds suffice.
     for _round in 0..=p + 1 {
-        // Each product's requests summed over the buyers in order (row by row:
-        // the same additions as down each column), then its rationing ratio.
-        // A product's ratio, cap and saturation depend on its own requests
-        // only, so all are settled before any request is served.
-        let ratio = &mut c.ratio[..p];
-        ratio.fill(-0.0);
-        for (row, st) in c.pending.chunks_exact(p).zip(&c.st) {
-            if st.live {
-                for (t, &x) in ratio.iter_mut().zip(row) {
-                    *t += x;
-                }
-            }
-        }
-        for (((r, rem), open_any), open_domestic) in ratio
+        // Each product's rationing ratio. A product's ratio, cap and
+        // saturation depend on its own requests only, so all are settled
+        // before any request is served.
+        for (((r, rem), open_any), open_domestic) in c.ratio[..p]
             .iter_mut()
             .zip(&mut c.remaining[..p])
             .zip(&mut c.open_any[..p])
@@ -854,8 +923,9 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
         {
             let total = *r;
             if total <= 0.0 {
-                // Not rationed this round; a ratio is never NaN otherwise.
-                *r = f64::NAN;
+                // Not rationed this round: NaN (a ratio is never NaN
+                // otherwise), or 1 when dense (its requests are all 0).
+                *r = unrequested;
                 continue;
             }
             *r = if total > *rem { *rem / total } else { 1.0 };
@@ -874,38 +944,49 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
         // Serve the requests, buyer by buyer. A buyer's spill touches only
         // its own requests and reads the saturation just settled, so the
         // spills may follow all rows, as they do.
-        c.short_buyers.clear();
         let products = RoundProducts {
             ratio: &c.ratio[..p],
             domestic: &offer.domestic[..p],
             h100e: &offer.h100e[..p],
         };
-        for (b, (((pending, allocation), short), st)) in c
-            .pending
-            .chunks_exact_mut(p)
-            .zip(c.allocation.chunks_exact_mut(p))
-            .zip(c.short.chunks_exact_mut(p))
-            .zip(c.st.iter_mut())
-            .enumerate()
-        {
-            if !st.live {
-                continue;
-            }
+        let mut any_short = false;
+        for &b in &c.live_buyers {
+            let st = &mut c.st[b];
+            let row = b * p..b * p + p;
+            let (pending, allocation, short) = (
+                &mut c.pending[row.clone()],
+                &mut c.allocation[row.clone()],
+                &mut c.short[row],
+            );
             let served = if st.mandate.is_some() && st.allowance.is_finite() {
                 serve_row::<true>(pending, allocation, short, st, products)
+            } else if dense && !st.nan_short {
+                serve_row_dense(pending, allocation, short, st, products)
             } else {
                 serve_row::<false>(pending, allocation, short, st, products)
             };
-            if served {
-                c.short_buyers.push(b);
-            }
+            st.rationed = served;
+            any_short |= served;
         }
-        if c.short_buyers.is_empty() {
+        if !any_short {
             return;
         }
-        for i in 0..c.short_buyers.len() {
-            spill(c, offer, c.short_buyers[i]);
+        // Spill, in order; each row live after it (still pending, or given
+        // requests by its spill) joins the next round's totals.
+        c.ratio[..p].fill(-0.0);
+        let mut n_live = 0;
+        for i in 0..c.live_buyers.len() {
+            let b = c.live_buyers[i];
+            if c.st[b].rationed {
+                spill(c, offer, b);
+            }
+            if c.st[b].live {
+                add_row(&mut c.ratio[..p], &c.pending[b * p..][..p]);
+                c.live_buyers[n_live] = b;
+                n_live += 1;
+            }
         }
+        c.live_buyers.truncate(n_live);
     }
     // Unreachable in exact arithmetic; whatever is still pending is unmet.
     for (row, st) in c.pending.chunks_exact_mut(p).zip(&mut c.st) {
@@ -916,12 +997,86 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
     }
 }
 
+/// Adds a row of requests to the products' totals, four to an iteration
+/// (a short row's loop control costs as much as its additions).
+#[inline(always)]
+fn add_row(total: &mut [f64], row: &[f64]) {
+    let mut t4 = total.chunks_exact_mut(4);
+    let mut r4 = row.chunks_exact(4);
+    for (t, r) in (&mut t4).zip(&mut r4) {
+        t[0] += r[0];
+        t[1] += r[1];
+        t[2] += r[2];
+        t[3] += r[3];
+    }
+    for (t, &x) in t4.into_remainder().iter_mut().zip(r4.remainder()) {
+        *t += x;
+    }
+}
+
 /// The per-product data a round serves requests with.
 #[derive(Clone, Copy)]
 struct RoundProducts<'a> {
     ratio: &'a [f64],
     domestic: &'a [bool],
     h100e: &'a [f64],
+}
+
+/// [`serve_row`] of every product alike, when a request of 0 is served as
+/// nothing: at a ratio that is not NaN (see `dense` in [`water_fill`]), with
+/// no NaN shortfall waiting in the buyer's `short` row. Which requests are 0
+/// or short is data, and branches on it mispredict: none is taken here.
+#[inline(always)]
+fn serve_row_dense(
+    pending: &mut [f64],
+    allocation: &mut [f64],
+    short: &mut [f64],
+    st: &mut BuyerState,
+    products: RoundProducts,
+) -> bool {
+    let p = products.ratio.len();
+    let (ratio, domestic) = (products.ratio, &products.domestic[..p]);
+    let (pending, allocation, short) = (&mut pending[..p], &mut allocation[..p], &mut short[..p]);
+    let (mut to_domestic, mut to_any) = (0.0, 0.0);
+    let mut buyer_short = false;
+    let mut nan = false;
+    // A request of 0 gets 0 (+0 added to an allocation, never −0, leaves it
+    // as it is) and is 0 short. A shortfall is 0, positive or NaN; only a
+    // NaN one is read again (by the next spill). The positive part
+    // (`s > 0 ? s : 0`, one instruction; 0 for NaN) is pooled, in product
+    // order, as the spill would: adding +0 leaves a pool (never −0) as it is.
+    let mut serve = |j: usize| {
+        let req = pending[j];
+        let got = req * ratio[j];
+        allocation[j] += got;
+        let s = req - got;
+        pending[j] = 0.0;
+        short[j] = s;
+        nan |= s.is_nan();
+        buyer_short |= s > 0.0;
+        if s > 0.0 { s } else { 0.0 }
+    };
+    if st.mandate.is_some() {
+        // A mandated buyer's domestic shortfall may only go to domestic
+        // products: the positive part (finite) times 1 in its nest, 0 in the other.
+        for (j, &d) in domestic.iter().enumerate() {
+            let positive = serve(j);
+            let in_domestic = f64::from(d as u8);
+            to_domestic += positive * in_domestic;
+            to_any += positive * (1.0 - in_domestic);
+        }
+    } else {
+        for j in 0..p {
+            to_any += serve(j);
+        }
+    }
+    st.live = false;
+    st.nan_short = nan;
+    if buyer_short {
+        st.pool_domestic = to_domestic;
+        st.pool_any = to_any;
+    }
+    buyer_short
 }
 
 /// Serves one buyer's pending requests (its rows of `pending`, `allocation`
