@@ -1038,13 +1038,16 @@ fn serve_row_dense(
     let (ratio, domestic) = (products.ratio, &products.domestic[..p]);
     let (pending, allocation, short) = (&mut pending[..p], &mut allocation[..p], &mut short[..p]);
     let (mut to_domestic, mut to_any) = (0.0, 0.0);
-    let mut buyer_short = false;
-    let mut nan = false;
+    // Requests are +0, positive (+∞ included) or NaN and ratios in [0, 1],
+    // so a shortfall `req − req · r` is +0, finite positive or NaN: their
+    // sum is NaN exactly when one of them is (it may overflow to +∞, never
+    // to NaN). One addition a product instead of a test.
+    let mut any_nan = 0.0;
     // A request of 0 gets 0 (+0 added to an allocation, never −0, leaves it
-    // as it is) and is 0 short. A shortfall is 0, positive or NaN; only a
-    // NaN one is read again (by the next spill). The positive part
-    // (`s > 0 ? s : 0`, one instruction; 0 for NaN) is pooled, in product
-    // order, as the spill would: adding +0 leaves a pool (never −0) as it is.
+    // as it is) and is 0 short. Only a NaN shortfall is read again (by the
+    // next spill). The positive part (`s > 0 ? s : 0`, one instruction; 0
+    // for NaN) is pooled, in product order, as the spill would: adding +0
+    // leaves a pool (never −0) as it is.
     let mut serve = |j: usize| {
         let req = pending[j];
         let got = req * ratio[j];
@@ -1052,8 +1055,7 @@ fn serve_row_dense(
         let s = req - got;
         pending[j] = 0.0;
         short[j] = s;
-        nan |= s.is_nan();
-        buyer_short |= s > 0.0;
+        any_nan += s;
         if s > 0.0 { s } else { 0.0 }
     };
     if st.mandate.is_some() {
@@ -1070,8 +1072,12 @@ fn serve_row_dense(
             to_any += serve(j);
         }
     }
+    // A pool of positive parts is positive exactly when one of them is
+    // (each enters one pool whole, times 1; a sum of non-negative numbers
+    // is at least each of them).
+    let buyer_short = to_domestic > 0.0 || to_any > 0.0;
     st.live = false;
-    st.nan_short = nan;
+    st.nan_short = any_nan.is_nan();
     if buyer_short {
         st.pool_domestic = to_domestic;
         st.pool_any = to_any;
