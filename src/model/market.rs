@@ -305,7 +305,11 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     // Cleared by a first spread that meets a negative weight (a buyer given
     // no first requests is only ever offered 0 later).
     c.nonnegative_weights = true;
-    // 1. Targets and first requests.
+    // 1. Targets and first requests; the rows with requests are listed and
+    //    summed per product (in buyer order) for the first water-filling round
+    //    as they are placed.
+    c.live_buyers.clear();
+    c.ratio[..p].fill(-0.0);
     for b in 0..nb {
         set_targets(c, offer, b);
         let demand = c.st[b].demand;
@@ -316,7 +320,7 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
         c.st[b].unmet += demand - placed;
     }
     // 2. Water-filling.
-    water_fill(c, offer);
+    water_fill_listed(c, offer);
     // 3. Mandate cut.
     let mut freed_any = false;
     for b in 0..nb {
@@ -513,15 +517,10 @@ fn only_domestic_wanted(c: &Clearing, offer: &ProductOffer, b: usize) -> bool {
     // exactly when none of its log-weights is above −∞ (a NaN is not).
     let (mut any_domestic, mut any_foreign) = (false, false);
     for j in 0..p {
-        // As `fill_log_weights` computes it.
-        let lw = if !available[j] {
-            f64::NEG_INFINITY
-        } else if cobb_douglas {
-            0.0
-        } else {
-            rho * ln_quality_price[j]
-        };
-        let wanted = lw > f64::NEG_INFINITY;
+        // As `fill_log_weights` computes it: −∞ where not available, else 0
+        // (Cobb–Douglas) or `rho · ln_quality_price`; tested without branches.
+        let wanted =
+            available[j] & (cobb_douglas | (rho * ln_quality_price[j] > f64::NEG_INFINITY));
         any_domestic |= wanted & domestic[j];
         any_foreign |= wanted & !domestic[j];
     }
@@ -788,14 +787,22 @@ fn first_spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64) -
         c.nonnegative_weights = false;
     }
     if !(total >= MIN_LINEAR_TOTAL && amount.is_finite()) {
-        return spread(c, offer, b, amount, Nest::All);
+        let placed = spread(c, offer, b, amount, Nest::All);
+        if c.st[b].live {
+            c.live_buyers.push(b);
+            add_row(&mut c.ratio[..p], &c.pending[b * p..][..p]);
+        }
+        return placed;
     }
     c.st[b].live = true;
+    c.live_buyers.push(b);
     let pending = &mut c.pending[b * p..][..p];
+    let requested = &mut c.ratio[..p];
     let mut placed = 0.0;
-    for (q_pending, &w) in pending.iter_mut().zip(weight) {
+    for ((q_pending, t), &w) in pending.iter_mut().zip(requested).zip(weight) {
         let q = amount * (w / total);
         *q_pending += q;
+        *t += *q_pending;
         placed += q;
     }
     placed
@@ -881,9 +888,6 @@ fn nest_totals(c: &Clearing, offer: &ProductOffer, b: usize, basis: MandateBasis
 /// until nothing is short or nothing unsaturated is left.
 fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
     let p = c.n_products;
-    if p == 0 {
-        return; // Nothing is ever pending.
-    }
     // The buyers whose rows may hold a request, in order: a round visits
     // only these (every other row is 0).
     c.live_buyers.clear();
@@ -893,14 +897,21 @@ fn water_fill(c: &mut Clearing, offer: &ProductOffer) {
         }
     }
     // Each product's requests summed over the buyers in order (row by row:
-    // the same additions as down each column). Later rounds add each row
-    // once its spill has filled it.
-    {
-        let total = &mut c.ratio[..p];
-        total.fill(-0.0);
-        for &b in &c.live_buyers {
-            add_row(total, &c.pending[b * p..][..p]);
-        }
+    // the same additions as down each column).
+    let total = &mut c.ratio[..p];
+    total.fill(-0.0);
+    for &b in &c.live_buyers {
+        add_row(total, &c.pending[b * p..][..p]);
+    }
+    water_fill_listed(c, offer);
+}
+
+/// [`water_fill`] with the live buyers listed in `live_buyers` and their
+/// requests summed per product in `ratio`, as [`water_fill`] lists and sums them.
+fn water_fill_listed(c: &mut Clearing, offer: &ProductOffer) {
+    let p = c.n_products;
+    if p == 0 {
+        return; // Nothing is ever pending.
     }
     // With no negative weight no request is negative (amounts never are:
     // a request is 0, positive or NaN), so a product whose total is not
