@@ -75,9 +75,6 @@ struct BuyerState {
     /// 0 not yet known, 1 no wanted product's linear weight underflowed
     /// to 0, 2 one did (see [`spread`]).
     underflow: u8,
-    /// Its targets are its `base_weight` row (the mandate did not move
-    /// them), read in place rather than copied to `weight`.
-    targets_are_base: bool,
     /// Its `log_weight` row is filled. A free buyer with linear weights
     /// supplied needs its log-weights only in the rare re-weighing, so they
     /// are computed then (the same numbers).
@@ -96,9 +93,6 @@ pub struct Clearing {
     log_weight: Vec<f64>,
     /// This month's `ln_quality_price`, for log-weights filled on demand.
     ln_quality_price: Vec<f64>,
-    /// Linear target weights of re-weighed buyers, `exp(log_weight − the buyer's largest)` in (0, 1]
-    /// (buyers with weights supplied by the caller use `base_weight`).
-    weight: Vec<f64>,
     /// Compute allocated, `allocation[b * P + j]`.
     allocation: Vec<f64>,
     /// Requests not yet served, `pending[b * P + j]`.
@@ -127,9 +121,12 @@ pub struct Clearing {
     ratio: Vec<f64>,
     /// Per product: `NEGLIGIBLE` times its cap in compute.
     negligible_cap: Vec<f64>,
-    /// Linear CES weights supplied with the buyer (see [`Clearing::add_buyer_rows`]),
-    /// `base_weight[b * P + j]`; meaningful where `has_base_weight[b]`.
-    base_weight: Vec<f64>,
+    /// Linear target weights, `weight[b * P + j]`: those supplied with the
+    /// buyer (see [`Clearing::add_buyer_rows`]; meaningful where
+    /// `has_base_weight[b]`) while the mandate does not move them, else
+    /// `exp(log_weight − the buyer's largest)` in (0, 1], written over them:
+    /// one row to read whichever they are.
+    weight: Vec<f64>,
     has_base_weight: Vec<bool>,
     /// Unsaturated products, and unsaturated domestic ones.
     n_open_any: usize,
@@ -144,7 +141,7 @@ impl Clearing {
         self.has_base_weight.clear();
     }
 
-    /// Adds a buyer and returns its rows of `available` and `base_weight`,
+    /// Adds a buyer and returns its rows of `available` and `weight`,
     /// every element of which the caller writes. The two buffers only ever
     /// grow (to the same length): rows past the last buyer's are stale and
     /// never read, so that a month resizes nothing once they are large enough.
@@ -156,11 +153,11 @@ impl Clearing {
         let end = self.buyers.len() * p;
         if self.available.len() < end {
             self.available.resize(end, false);
-            self.base_weight.resize(end, 0.0);
+            self.weight.resize(end, 0.0);
         }
         (
             &mut self.available[end - p..end],
-            &mut self.base_weight[end - p..end],
+            &mut self.weight[end - p..end],
         )
     }
 
@@ -268,7 +265,6 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     c.ln_quality_price.clear();
     c.ln_quality_price
         .extend_from_slice(&offer.ln_quality_price[..p]);
-    c.weight.resize(nb * p, 0.0);
     c.st.clear();
     c.st.extend(c.buyers.iter().map(|buyer| BuyerState {
         mandate: buyer.mandate,
@@ -438,7 +434,6 @@ fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
     // The common case in line: a free buyer with its linear weights
     // supplied targets them as they are (as `set_log_targets` would find).
     if c.st[b].mandate.is_none() && c.has_base_weight[b] {
-        c.st[b].targets_are_base = true;
         return;
     }
     set_targets_from_logs(c, offer, b);
@@ -450,9 +445,8 @@ fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
 fn set_targets_from_logs(c: &mut Clearing, offer: &ProductOffer, b: usize) {
     let moved = set_log_targets(c, offer, b);
     let p = c.n_products;
-    c.st[b].targets_are_base = !moved && c.has_base_weight[b];
-    if c.st[b].targets_are_base {
-        return;
+    if !moved && c.has_base_weight[b] {
+        return; // Its supplied weights are its targets.
     }
     let weight = &mut c.weight[b * p..][..p];
     let log_weight = &c.log_weight[b * p..][..p];
@@ -628,11 +622,7 @@ fn spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64, nest: N
         Nest::All => &c.open_any[..p],
         Nest::Domestic => &c.open_domestic[..p],
     };
-    let weight = if c.st[b].targets_are_base {
-        &c.base_weight[b * p..][..p]
-    } else {
-        &c.weight[b * p..][..p]
-    };
+    let weight = &c.weight[b * p..][..p];
     let mut total = masked_sum_in_order(weight, mask);
     let (weight, mask) = if total >= MIN_LINEAR_TOTAL || total.is_nan() {
         (weight, mask)
@@ -764,11 +754,7 @@ fn masked_sum_in_order(weight: &[f64], mask: &[u64]) -> f64 {
 /// Buyer `b`'s linear target weights.
 fn weights(c: &Clearing, b: usize) -> &[f64] {
     let p = c.n_products;
-    if c.st[b].targets_are_base {
-        &c.base_weight[b * p..][..p]
-    } else {
-        &c.weight[b * p..][..p]
-    }
+    &c.weight[b * p..][..p]
 }
 
 /// [`spread`] of a buyer's first requests, `amount` over all its wanted
@@ -777,11 +763,7 @@ fn weights(c: &Clearing, b: usize) -> &[f64] {
 /// operations as [`spread`]).
 fn first_spread(c: &mut Clearing, offer: &ProductOffer, b: usize, amount: f64) -> f64 {
     let p = c.n_products;
-    let weight = if c.st[b].targets_are_base {
-        &c.base_weight[b * p..][..p]
-    } else {
-        &c.weight[b * p..][..p]
-    };
+    let weight = &c.weight[b * p..][..p];
     let (total, least) = sum_and_least(weight);
     if least < 0.0 {
         c.nonnegative_weights = false;
