@@ -279,13 +279,18 @@ pub fn clear_market(offer: &ProductOffer, clearing: &mut Clearing) {
     // by the nest rules (a mandated buyer's to domestic products only).
     refill(&mut c.open_any, p, !0);
     c.open_domestic.clear();
-    c.open_domestic
-        .extend(offer.domestic[..p].iter().map(|&d| if d { !0 } else { 0 }));
-    refill(&mut c.all_bits, p, !0);
+    c.n_open_domestic = 0;
+    for &d in &offer.domestic[..p] {
+        c.open_domestic.push(if d { !0 } else { 0 });
+        c.n_open_domestic += d as usize;
+    }
+    // Never written but here: only its length changes.
+    if c.all_bits.len() < p {
+        c.all_bits.resize(p, !0);
+    }
     c.scratch.resize(p, 0.0);
     c.ratio.resize(p, 0.0);
     c.n_open_any = p;
-    c.n_open_domestic = offer.domestic[..p].iter().filter(|&&d| d).count();
     for (((rem, neg), &units), &h) in c
         .remaining
         .iter_mut()
@@ -431,9 +436,10 @@ fn cut_to_share(c: &mut Clearing, offer: &ProductOffer, b: usize, m: BuyerMandat
 /// Sets buyer `b`'s target weights (log and linear).
 #[inline(always)]
 fn set_targets(c: &mut Clearing, offer: &ProductOffer, b: usize) {
-    // The common case in line: a free buyer with its linear weights
-    // supplied targets them as they are (as `set_log_targets` would find).
-    if c.st[b].mandate.is_none() && c.has_base_weight[b] {
+    // The common cases in line: a free buyer with its linear weights
+    // supplied, or a mandated one that wants only domestic products, targets
+    // them as they are (as `set_log_targets` would find).
+    if c.has_base_weight[b] && (c.st[b].mandate.is_none() || only_domestic_wanted(c, offer, b)) {
         return;
     }
     set_targets_from_logs(c, offer, b);
