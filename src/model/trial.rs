@@ -2,10 +2,11 @@
 
 use super::market::{Buyer, BuyerMandate, Clearing, ProductOffer, clear_market};
 use super::policy::{RuleSource, Timelines, rule_in_force, shock_month};
-use super::production::production_units;
+use super::production::{production_units, schedule_units};
 use crate::sampling::{InputStreams, StreamKey, standard_normal_quantile};
 use crate::scenario::{
-    ExportRegime, ExportRule, ImportRegime, ImportRule, Mandate, Scenario, ShockRule,
+    ExportRegime, ExportRule, ImportRegime, ImportRule, Mandate, ProductionCurve, Scenario,
+    ShockRule,
 };
 
 /// Stream path of the demand's monthly random walk.
@@ -23,6 +24,9 @@ pub struct Model<'a> {
     durations: Vec<Option<i64>>,
     /// Months where a scheduled rule starts or ends or a product launches.
     fixed_policy_changes: Vec<i64>,
+    /// Units of each product's production schedule in every month, before
+    /// the scale (empty for other products): the same every trial.
+    scheduled_units: Vec<Vec<f64>>,
 }
 
 /// Everything one trial produced, month-major: `x[t * P + j]` per product,
@@ -229,6 +233,16 @@ impl<'a> Model<'a> {
             timelines: Timelines::new(scenario),
             durations: scenario.shocks.iter().map(|s| s.duration_months).collect(),
             fixed_policy_changes: fixed_policy_changes(scenario),
+            scheduled_units: scenario
+                .products
+                .iter()
+                .map(|p| match p.production.as_ref().map(|pr| &pr.curve) {
+                    Some(ProductionCurve::Schedule(points)) => (0..scenario.months)
+                        .map(|t| schedule_units(points, t as i64))
+                        .collect(),
+                    _ => Vec::new(),
+                })
+                .collect(),
         }
     }
 
@@ -481,8 +495,11 @@ impl<'a> Model<'a> {
                 let cap = if p.domestic {
                     production[j] = 0.0;
                     if let (Some(prod), true) = (&p.production, launched) {
-                        production[j] =
-                            (production_units(&prod.curve, v, ti) * v[prod.scale.0]).max(0.0);
+                        let units = match self.scheduled_units[j].get(t) {
+                            Some(&units) => units,
+                            None => production_units(&prod.curve, v, ti),
+                        };
+                        production[j] = (units * v[prod.scale.0]).max(0.0);
                     }
                     if launched {
                         production[j] + inventory[j]
