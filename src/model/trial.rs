@@ -627,16 +627,20 @@ impl<'a> Model<'a> {
 
             // Record the month.
             let compute = &mut rec.compute_h100e[row.clone()];
-            for (b, buyer) in ws.clearing.buyers().iter().enumerate() {
+            let (clearing, active) = (&ws.clearing, &ws.active[..]);
+            for (b, buyer) in clearing.buyers().iter().enumerate() {
                 let s = buyer.segment;
+                // Read before the stores below, which the compiler cannot
+                // tell apart from the clearing's buffers.
+                let (unmet, cut) = (clearing.unmet(b), clearing.mandate_cut(b));
                 let mut bought = 0.0;
-                for (&q, &j) in ws.clearing.allocations(b).iter().zip(&ws.active) {
+                for (&q, &j) in clearing.allocations(b).iter().zip(active) {
                     bought += q;
                     compute[j] += q;
                 }
                 segment_purchased[s] += bought;
-                segment_unmet[s] += ws.clearing.unmet(b);
-                segment_cut[s] += ws.clearing.mandate_cut(b);
+                segment_unmet[s] += unmet;
+                segment_cut[s] += cut;
             }
             let h100e = &ws.h100e[..np];
             let domestic = &ws.domestic[..np];
