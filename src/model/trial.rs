@@ -2,10 +2,11 @@
 
 use super::market::{Buyer, BuyerMandate, Clearing, ProductOffer, clear_market};
 use super::policy::{RuleSource, Timelines, rule_in_force, shock_month};
-use super::production::production_units;
+use super::production::{production_units, schedule_units};
 use crate::sampling::{InputStreams, StreamKey, standard_normal_quantile};
 use crate::scenario::{
-    ExportRegime, ExportRule, ImportRegime, ImportRule, Mandate, Scenario, ShockRule,
+    ExportRegime, ExportRule, ImportRegime, ImportRule, Mandate, ProductionCurve, Scenario,
+    ShockRule,
 };
 
 /// Stream path of the demand's monthly random walk.
@@ -23,6 +24,9 @@ pub struct Model<'a> {
     durations: Vec<Option<i64>>,
     /// Months where a scheduled rule starts or ends or a product launches.
     fixed_policy_changes: Vec<i64>,
+    /// Units of each product's production schedule in every month, before
+    /// the scale (empty for other products): the same every trial.
+    scheduled_units: Vec<Vec<f64>>,
 }
 
 /// Everything one trial produced, month-major: `x[t * P + j]` per product,
@@ -138,6 +142,10 @@ pub struct Workspace {
     segment_compliance: Vec<f64>,
     /// ln(buyer price / list price): the fee's mark-up, per product.
     fee_log: Vec<f64>,
+    /// Recent fee logs' arguments, per product (see [`Memo`]).
+    fee_log_memo: Vec<Memo>,
+    /// Recent fee factors' arguments, `[s * P + j]` (see [`Memo`]).
+    fee_factor_memo: Vec<Memo>,
     /// Each segment's σ in this trial.
     segment_sigma: Vec<f64>,
     /// Whether a segment's CES terms are carried forward by multiplication
@@ -229,6 +237,16 @@ impl<'a> Model<'a> {
             timelines: Timelines::new(scenario),
             durations: scenario.shocks.iter().map(|s| s.duration_months).collect(),
             fixed_policy_changes: fixed_policy_changes(scenario),
+            scheduled_units: scenario
+                .products
+                .iter()
+                .map(|p| match p.production.as_ref().map(|pr| &pr.curve) {
+                    Some(ProductionCurve::Schedule(points)) => (0..scenario.months)
+                        .map(|t| schedule_units(points, t as i64))
+                        .collect(),
+                    _ => Vec::new(),
+                })
+                .collect(),
         }
     }
 
@@ -391,6 +409,10 @@ impl<'a> Model<'a> {
         ws.segment_compliance.resize(ns, 0.0);
         ws.fee_log.clear();
         ws.fee_log.resize(np, 0.0);
+        // A memo holds exact values of a pure function: those of earlier
+        // trials are as good as this one's, so it is only sized, not cleared.
+        ws.fee_log_memo.resize(np, Memo::default());
+        ws.fee_factor_memo.resize(ns * np, Memo::default());
         for buf in [
             &mut ws.reference_term,
             &mut ws.fee_factor,
@@ -464,6 +486,7 @@ impl<'a> Model<'a> {
             let fee_divisor = &ws.fee_divisor[..np];
             let cap_units = &mut ws.cap_units[..np];
             let fee_log = &mut ws.fee_log[..np];
+            let fee_log_memo = &mut ws.fee_log_memo[..np];
             let ln_quality_price = &mut ws.ln_quality_price[..np];
             let product_available = &ws.product_available[..np];
             let price_usd = &mut rec.price_usd[row.clone()];
@@ -481,8 +504,11 @@ impl<'a> Model<'a> {
                 let cap = if p.domestic {
                     production[j] = 0.0;
                     if let (Some(prod), true) = (&p.production, launched) {
-                        production[j] =
-                            (production_units(&prod.curve, v, ti) * v[prod.scale.0]).max(0.0);
+                        let units = match self.scheduled_units[j].get(t) {
+                            Some(&units) => units,
+                            None => production_units(&prod.curve, v, ti),
+                        };
+                        production[j] = (units * v[prod.scale.0]).max(0.0);
                     }
                     if launched {
                         production[j] + inventory[j]
@@ -498,7 +524,7 @@ impl<'a> Model<'a> {
                 let buyer_price = list * fee_keep[j] / fee_divisor[j];
                 cap_units[j] = cap.max(0.0);
                 fee_log[j] = if fee > 0.0 {
-                    (buyer_price / list).ln()
+                    fee_log_memo[j].get(buyer_price / list, f64::ln)
                 } else {
                     0.0
                 };
@@ -572,14 +598,17 @@ impl<'a> Model<'a> {
                     add_segment_buyer(&mut ws.clearing, buyer, rows, &ws.active);
                 }
             }
+            // Sources taken as slices first: read through `ws` they would be
+            // reloaded after every store.
+            let (cap_units, ln_quality_price) = (&ws.cap_units[..], &ws.ln_quality_price[..]);
             for ((cap, ln_price), &j) in ws
                 .offer_cap_units
                 .iter_mut()
                 .zip(&mut ws.offer_ln_quality_price)
                 .zip(&ws.active)
             {
-                *cap = ws.cap_units[j];
-                *ln_price = ws.ln_quality_price[j];
+                *cap = cap_units[j];
+                *ln_price = ln_quality_price[j];
             }
 
             // Clearing.
@@ -598,16 +627,20 @@ impl<'a> Model<'a> {
 
             // Record the month.
             let compute = &mut rec.compute_h100e[row.clone()];
-            for (b, buyer) in ws.clearing.buyers().iter().enumerate() {
+            let (clearing, active) = (&ws.clearing, &ws.active[..]);
+            for (b, buyer) in clearing.buyers().iter().enumerate() {
                 let s = buyer.segment;
+                // Read before the stores below, which the compiler cannot
+                // tell apart from the clearing's buffers.
+                let (unmet, cut) = (clearing.unmet(b), clearing.mandate_cut(b));
                 let mut bought = 0.0;
-                for (&q, &j) in ws.clearing.allocations(b).iter().zip(&ws.active) {
+                for (&q, &j) in clearing.allocations(b).iter().zip(active) {
                     bought += q;
                     compute[j] += q;
                 }
                 segment_purchased[s] += bought;
-                segment_unmet[s] += ws.clearing.unmet(b);
-                segment_cut[s] += ws.clearing.mandate_cut(b);
+                segment_unmet[s] += unmet;
+                segment_cut[s] += cut;
             }
             let h100e = &ws.h100e[..np];
             let domestic = &ws.domestic[..np];
@@ -651,27 +684,32 @@ impl<'a> Model<'a> {
         let np = self.scenario.products.len();
         let rho = 1.0 - ws.segment_sigma[s];
         let row = s * np..(s + 1) * np;
+        // Every buffer cut to `np`, so that the loops index without bounds checks.
+        let launched = &ws.launched[..np];
+        let ln_reference = &ws.ln_reference_quality_price[..np];
+        let fee_log = &ws.fee_log[..np];
         let mut max = f64::NEG_INFINITY;
         for j in 0..np {
-            if ws.launched[j] {
-                max = max.max(rho * ws.ln_reference_quality_price[j]);
+            if launched[j] {
+                max = max.max(rho * ln_reference[j]);
             }
         }
-        let avail = &ws.segment_available[row.clone()];
-        let r = &mut ws.reference_term[row.clone()];
-        let f = &mut ws.fee_factor[row];
+        let avail = &ws.segment_available[row.clone()][..np];
+        let r = &mut ws.reference_term[row.clone()][..np];
+        let f = &mut ws.fee_factor[row.clone()][..np];
+        let memo = &mut ws.fee_factor_memo[row][..np];
         for j in 0..np {
-            r[j] = if ws.launched[j] {
-                (rho * ws.ln_reference_quality_price[j] - max).exp()
+            r[j] = if launched[j] {
+                (rho * ln_reference[j] - max).exp()
             } else {
                 0.0
             };
             f[j] = if !avail[j] {
                 0.0
-            } else if ws.fee_log[j] == 0.0 {
+            } else if fee_log[j] == 0.0 {
                 1.0
             } else {
-                (rho * ws.fee_log[j]).exp()
+                memo[j].get(rho * fee_log[j], f64::exp)
             };
         }
         ws.terms_month[s] = Some(t);
@@ -718,18 +756,24 @@ impl<'a> Model<'a> {
             ws.product_available[j] = false;
         }
         for s in 0..sc.segments.len() {
+            let row = &mut ws.segment_available[s * np..][..np];
+            let launched = &ws.launched[..np];
+            let export_open = &ws.export_open[..np];
+            let import_rule = &ws.import_rule[..np];
+            let product_available = &mut ws.product_available[..np];
             for j in 0..np {
-                let open_import = match ws.import_rule[j] {
-                    None => true,
-                    Some(src) => {
-                        let r = self.import_rule(src);
-                        r.regime == ImportRegime::Open
-                            && r.segments.as_ref().is_none_or(|l| l.contains(&s))
-                    }
-                };
-                let ok = ws.launched[j] && ws.export_open[j] && open_import;
-                ws.segment_available[s * np + j] = ok;
-                ws.product_available[j] |= ok;
+                let ok = launched[j]
+                    && export_open[j]
+                    && match import_rule[j] {
+                        None => true,
+                        Some(src) => {
+                            let r = self.import_rule(src);
+                            r.regime == ImportRegime::Open
+                                && r.segments.as_ref().is_none_or(|l| l.contains(&s))
+                        }
+                    };
+                row[j] = ok;
+                product_available[j] |= ok;
             }
             let mandate = rule_in_force(&self.timelines.mandate[s], &ws.fired, &self.durations, ti)
                 .map(|src| self.mandate(src))
@@ -778,6 +822,47 @@ fn add_segment_buyer(
     for ((a, w), &j) in available.iter_mut().zip(weight).zip(active) {
         *a = segment_available[j];
         *w = segment_weight[j];
+    }
+}
+
+/// The last two arguments of a function and its values there. A product's
+/// ratio of buyer to list price, `list · keep / divisor / list`, takes only a
+/// few values over the months (its rounding moves with the list price), so
+/// most fee logs, and the fee factors taken from them, repeat one of the last
+/// two: a value reused is the same bits as one computed afresh.
+#[derive(Debug, Clone, Copy)]
+struct Memo {
+    args: [f64; 2],
+    values: [f64; 2],
+}
+
+impl Default for Memo {
+    fn default() -> Self {
+        // NaN equals nothing: an empty memo never answers.
+        Memo {
+            args: [f64::NAN; 2],
+            values: [f64::NAN; 2],
+        }
+    }
+}
+
+impl Memo {
+    /// `f(x)`, from the memo when `x` is one of its last two arguments.
+    /// `==` matches only equal bits here but for ±0, which `ln` and `exp`
+    /// map to the same value.
+    #[inline]
+    fn get(&mut self, x: f64, f: impl Fn(f64) -> f64) -> f64 {
+        if x == self.args[0] {
+            return self.values[0];
+        }
+        if x == self.args[1] {
+            return self.values[1];
+        }
+        let y = f(x);
+        // The newest first; the older of the two makes way.
+        self.args = [x, self.args[0]];
+        self.values = [y, self.values[0]];
+        y
     }
 }
 
