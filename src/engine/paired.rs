@@ -19,8 +19,8 @@ use super::metrics::{
     MetricLayout, Scratch, SeriesName, SliceSink, all_month_metrics, horizon_metrics,
 };
 use super::run::{
-    BLOCK_TRIALS, EngineError, Progress, RunSettings, StatePool, column_stats, large_zeroed,
-    transpose_block,
+    BLOCK_TRIALS, EngineError, Progress, RunSettings, StatePool, StoreWriter, column_stats,
+    large_zeroed,
 };
 use super::stats::{Stats, StatsScratch, Summary};
 use crate::model::{Model, TrialRecord, Workspace};
@@ -224,7 +224,7 @@ struct State {
     alt_months: Vec<f64>,
     base_horizon: Vec<f64>,
     alt_horizon: Vec<f64>,
-    /// The block's monthly differences, a row per trial (see `transpose_block`).
+    /// The block's monthly differences, a row per trial (see `StoreWriter::write_block`).
     rows: Vec<f64>,
 }
 
@@ -346,15 +346,16 @@ pub fn run_paired(
         // horizon table) even without a monthly column.
         let slots = stride.max(1);
         let mut store = large_zeroed(n * slots);
+        let writer = StoreWriter::new(&mut store, n, slots);
         let table_chunk_len = if with_table { BLOCK_TRIALS * width } else { 0 };
 
         let work =
-            |st: &mut State, block: usize, store_chunk: &mut [f64], table_chunk: &mut [f64]| {
+            |st: &mut State, block: usize, table_chunk: &mut [f64]| {
                 if stop.load(Ordering::Relaxed) {
                     return;
                 }
                 let first = block * BLOCK_TRIALS;
-                let count = BLOCK_TRIALS.min(n - first);
+                let count = writer.block_trials(block);
                 st.base_months.resize(months * nb_m, 0.0);
                 st.alt_months.resize(months * max_alt_m, 0.0);
                 st.base_horizon.resize(nb_h, 0.0);
@@ -436,28 +437,23 @@ pub fn run_paired(
                         }
                     }
                 }
-                transpose_block(&st.rows, store_chunk, count, slots);
+                writer.write_block(block, &st.rows);
                 progress.advance(count as u64);
             };
 
         let pool = StatePool::new();
         let init = || pool.take(State::default);
-        if with_table {
-            store
-                .par_chunks_mut(BLOCK_TRIALS * slots)
-                .zip(table.par_chunks_mut(table_chunk_len.max(1)))
+        if with_table && table_chunk_len > 0 {
+            table
+                .par_chunks_mut(table_chunk_len)
                 .enumerate()
-                .for_each_init(init, |st, (block, (sc_chunk, tb_chunk))| {
-                    work(st.get(), block, sc_chunk, tb_chunk)
-                });
+                .for_each_init(init, |st, (block, tb_chunk)| work(st.get(), block, tb_chunk));
         } else {
-            store
-                .par_chunks_mut(BLOCK_TRIALS * slots)
-                .enumerate()
-                .for_each_init(init, |st, (block, sc_chunk)| {
-                    work(st.get(), block, sc_chunk, &mut [])
-                });
+            (0..writer.blocks())
+                .into_par_iter()
+                .for_each_init(init, |st, block| work(st.get(), block, &mut []));
         }
+        drop(writer);
         if stop.load(Ordering::Relaxed) {
             return Err(EngineError::Interrupted);
         }

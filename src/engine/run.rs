@@ -17,6 +17,7 @@ use crate::model::{Model, TrialRecord, Workspace};
 use crate::sampling::Distribution;
 use crate::scenario::Scenario;
 use rayon::prelude::*;
+use std::marker::PhantomData;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -187,26 +188,22 @@ pub fn drawn_inputs(sc: &Scenario) -> Vec<usize> {
 /// Entries of each thread's table of recent columns' statistics.
 const RECENT: usize = 256;
 
-/// Columns gathered together by [`column_stats`]. Inside a block the runs of
-/// neighbouring columns lie side by side, so a group reads one stretch of
-/// `GATHER_COLUMNS · BLOCK_TRIALS` values per block, which the hardware
-/// prefetches; a lone column read 16 values a block apart (one cache miss
-/// each).
-const GATHER_COLUMNS: usize = 8;
+/// Columns summarised side by side by [`column_stats`]: each column's sum is
+/// one long chain of additions, so a group's eight chains advance together
+/// (eight streams, which the hardware prefetches).
+const GROUP_COLUMNS: usize = 8;
 
 /// Per-thread buffers of [`column_stats`].
 struct ColumnScratch<S> {
-    /// The group's columns, each in trial order.
-    bufs: Vec<Vec<f64>>,
     stats: StatsScratch,
     /// Recent columns, at the hash of their summary: (summary, column, statistics).
     recent: Vec<Option<(Summary, usize, S)>>,
 }
 
-/// Summarises every column of a block-major store (`n` trials in blocks of
-/// [`BLOCK_TRIALS`], `[column][trial]` inside each block, `stride` columns),
-/// in parallel over groups of columns. Each column is gathered in trial
-/// order, so the result does not depend on the thread count.
+/// Summarises every column of a column-major store (`columns` columns of `n`
+/// trials, `store[c · n + trial]`, as [`StoreWriter`] fills it), in parallel
+/// over groups of columns. Each column is read in place, in trial order, so
+/// the result does not depend on the thread count.
 ///
 /// A column whose values are bit for bit those of a column summarised
 /// before on the same thread (a vendor with one product reports that
@@ -218,81 +215,52 @@ struct ColumnScratch<S> {
 pub(crate) fn column_stats<S: Send + Copy>(
     store: &[f64],
     n: usize,
-    stride: usize,
+    columns: usize,
     of: impl Fn(&[f64], Summary, &mut StatsScratch) -> S + Sync,
 ) -> Vec<S> {
-    // Blocks in order, trials in order within each block.
-    let runs = move |col: usize| {
-        (0..n).step_by(BLOCK_TRIALS).map(move |first| {
-            let len = BLOCK_TRIALS.min(n - first);
-            let base = first * stride + col * len;
-            &store[base..base + len]
-        })
-    };
-    (0..stride.div_ceil(GATHER_COLUMNS))
+    let column = move |c: usize| &store[c * n..(c + 1) * n];
+    (0..columns.div_ceil(GROUP_COLUMNS))
         .into_par_iter()
         .map_init(
             || ColumnScratch {
-                bufs: (0..GATHER_COLUMNS).map(|_| Vec::with_capacity(n)).collect(),
                 stats: StatsScratch::default(),
                 recent: vec![None; RECENT],
             },
             |st: &mut ColumnScratch<S>, group| {
-                let cols = group * GATHER_COLUMNS..((group + 1) * GATHER_COLUMNS).min(stride);
-                let width = cols.len();
-                let bufs = &mut st.bufs[..width];
-                bufs.iter_mut().for_each(Vec::clear);
+                let cols = group * GROUP_COLUMNS..((group + 1) * GROUP_COLUMNS).min(columns);
                 // Each column's summary takes its values in trial order, as
-                // `Summary::of` would; a full group's eight running sums
-                // advance side by side instead of one long chain of additions.
-                let mut summaries = [Summary::default(); GATHER_COLUMNS];
-                for first in (0..n).step_by(BLOCK_TRIALS) {
-                    let len = BLOCK_TRIALS.min(n - first);
-                    let base = first * stride + cols.start * len;
-                    let stretch = &store[base..base + width * len];
-                    for (buf, run) in bufs.iter_mut().zip(stretch.chunks_exact(len)) {
-                        // A full block's run has a known length, so the copy
-                        // is a few moves instead of a call to `memcpy`.
-                        match <&[f64; BLOCK_TRIALS]>::try_from(run) {
-                            Ok(full) => buf.extend_from_slice(full),
-                            Err(_) => buf.extend_from_slice(run),
+                // `Summary::of` would.
+                let mut summaries = [Summary::default(); GROUP_COLUMNS];
+                let values = &store[cols.start * n..cols.end * n];
+                if cols.len() == GROUP_COLUMNS {
+                    let group: [&[f64]; GROUP_COLUMNS] =
+                        std::array::from_fn(|k| &values[k * n..(k + 1) * n]);
+                    for i in 0..n {
+                        for (summary, column) in summaries.iter_mut().zip(&group) {
+                            summary.add(column[i]);
                         }
                     }
-                    if let Ok(full) = <&[f64; GATHER_COLUMNS * BLOCK_TRIALS]>::try_from(stretch) {
-                        // A full group of full runs: fixed indices, no checks.
-                        for i in 0..BLOCK_TRIALS {
-                            for (k, summary) in summaries.iter_mut().enumerate() {
-                                summary.add(full[k * BLOCK_TRIALS + i]);
-                            }
-                        }
-                    } else if width == GATHER_COLUMNS {
-                        for i in 0..len {
-                            for (k, summary) in summaries.iter_mut().enumerate() {
-                                summary.add(stretch[k * len + i]);
-                            }
-                        }
-                    } else {
-                        for (summary, run) in summaries.iter_mut().zip(stretch.chunks_exact(len)) {
-                            run.iter().for_each(|&x| summary.add(x));
-                        }
+                } else {
+                    for (summary, column) in summaries.iter_mut().zip(values.chunks_exact(n)) {
+                        column.iter().for_each(|&x| summary.add(x));
                     }
                 }
-                let mut out = [None; GATHER_COLUMNS];
+                let mut out = [None; GROUP_COLUMNS];
                 for (k, col) in cols.enumerate() {
-                    let buf = &st.bufs[k];
+                    let values = column(col);
                     let summary = summaries[k];
                     let key = summary.hash() % RECENT;
                     if let Some((s, earlier, stats)) = &st.recent[key] {
                         // A constant column's statistics cost less than the check.
                         if summary.lo != summary.hi
                             && s.same_bits(&summary)
-                            && same_values(runs(*earlier), buf)
+                            && same_values(column(*earlier), values)
                         {
                             out[k] = Some(*stats);
                             continue;
                         }
                     }
-                    let stats = of(buf, summary, &mut st.stats);
+                    let stats = of(values, summary, &mut st.stats);
                     st.recent[key] = Some((summary, col, stats));
                     out[k] = Some(stats);
                 }
@@ -304,72 +272,90 @@ pub(crate) fn column_stats<S: Send + Copy>(
         .collect()
 }
 
-/// Whether the runs hold `values`, bit for bit.
-fn same_values<'a>(runs: impl Iterator<Item = &'a [f64]>, values: &[f64]) -> bool {
-    let mut at = 0;
-    for run in runs {
-        let Some(v) = values.get(at..at + run.len()) else {
-            return false;
-        };
-        if !run.iter().zip(v).all(|(a, b)| a.to_bits() == b.to_bits()) {
-            return false;
-        }
-        at += run.len();
-    }
-    at == values.len()
+/// Whether two columns hold the same values, bit for bit.
+fn same_values(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
-/// Writes a block's rows (`rows[local · stride + c]`, `count` trials) into
-/// the store's block `out` column after column (`out[c · count + local]`),
-/// two columns of two trials at a time. The rows' lines stay in the cache
-/// from one pair of columns to the next, and the block is written in order.
-pub(crate) fn transpose_block(rows: &[f64], out: &mut [f64], count: usize, stride: usize) {
-    let (rows, out) = (&rows[..count * stride], &mut out[..count * stride]);
-    let mut pairs = out.chunks_exact_mut(2 * count);
-    for (pair, ab) in pairs.by_ref().enumerate() {
-        let (a, b) = ab.split_at_mut(count);
-        if let (Ok(a), Ok(b)) = (
-            <&mut [f64; BLOCK_TRIALS]>::try_from(&mut *a),
-            <&mut [f64; BLOCK_TRIALS]>::try_from(&mut *b),
-        ) {
-            // A full block: a fixed number of trials, unrolled.
-            if let Some(x) = rows.get(2 * pair..2 * pair + (BLOCK_TRIALS - 1) * stride + 2) {
-                for local in 0..BLOCK_TRIALS {
-                    if let Some(p) = x.get(local * stride..local * stride + 2) {
-                        a[local] = p[0];
-                        b[local] = p[1];
-                    }
-                }
-                continue;
-            }
-        }
-        let mut at = 2 * pair;
-        let mut local = 0;
-        while local + 1 < count {
-            // Both rows' pairs: `at + stride + 1 < rows.len()`.
-            let Some(x) = rows.get(at..at + stride + 2) else {
-                break;
-            };
-            let (p, q) = (&x[..2], &x[stride..]);
-            a[local] = p[0];
-            a[local + 1] = q[0];
-            b[local] = p[1];
-            b[local + 1] = q[1];
-            at += 2 * stride;
-            local += 2;
-        }
-        if local < count {
-            if let Some(p) = rows.get(at..at + 2) {
-                a[local] = p[0];
-                b[local] = p[1];
-            }
+/// The per-month store of a pass while the trials fill it, block by block
+/// in parallel: column after column over all trials (`store[c · n + trial]`),
+/// so that the statistics read each column in place. A block's trials are a
+/// run of 16 places in every column, so the blocks' places interleave and
+/// cannot be handed out as disjoint slices; each block is instead claimed
+/// once, and writes only its own places.
+pub(crate) struct StoreWriter<'a> {
+    store: *mut f64,
+    n: usize,
+    columns: usize,
+    /// Whether each block has been written (or is being written).
+    claimed: Vec<AtomicBool>,
+    _store: PhantomData<&'a mut [f64]>,
+}
+
+// SAFETY: the writer writes through `store` only in `write_block`, where a
+// block's places are written by the one call that claimed it, so threads
+// write disjoint places; the exclusive borrow keeps anyone else from reading
+// or writing the store meanwhile.
+unsafe impl Send for StoreWriter<'_> {}
+unsafe impl Sync for StoreWriter<'_> {}
+
+impl<'a> StoreWriter<'a> {
+    /// A writer of `columns` columns of `n` trials into `store`.
+    pub(crate) fn new(store: &'a mut [f64], n: usize, columns: usize) -> Self {
+        assert!(store.len() >= n * columns, "the store holds every column");
+        StoreWriter {
+            store: store.as_mut_ptr(),
+            n,
+            columns,
+            claimed: (0..n.div_ceil(BLOCK_TRIALS))
+                .map(|_| AtomicBool::new(false))
+                .collect(),
+            _store: PhantomData,
         }
     }
-    // An odd last column.
-    let rest = pairs.into_remainder();
-    for (local, d) in rest.iter_mut().enumerate() {
-        if let Some(&x) = rows.get(local * stride + stride - 1) {
-            *d = x;
+
+    /// Blocks of [`BLOCK_TRIALS`] trials (the last may be shorter).
+    pub(crate) fn blocks(&self) -> usize {
+        self.claimed.len()
+    }
+
+    /// Trials in block `block`.
+    pub(crate) fn block_trials(&self, block: usize) -> usize {
+        BLOCK_TRIALS.min(self.n.saturating_sub(block * BLOCK_TRIALS))
+    }
+
+    /// Writes block `block`'s values, a row per trial
+    /// (`rows[local · columns + c]`), each to its place in its column.
+    /// Built as rows in the cache first: written straight into the store,
+    /// each value of a trial would land on a line of its own.
+    ///
+    /// Panics if the block does not exist or was written before.
+    pub(crate) fn write_block(&self, block: usize, rows: &[f64]) {
+        assert!(block < self.blocks(), "block {block} of {}", self.blocks());
+        let already = self.claimed[block].swap(true, Ordering::Relaxed);
+        assert!(!already, "block {block} written twice");
+        let first = block * BLOCK_TRIALS;
+        let count = self.block_trials(block);
+        let rows = &rows[..count * self.columns];
+        for c in 0..self.columns {
+            let at = c * self.n + first;
+            // SAFETY: `at + count ≤ c · n + n ≤ columns · n`, within the
+            // store (checked in `new`), which `self` borrows exclusively;
+            // these places belong to this block alone, claimed just above by
+            // this call, so no other reference to them exists.
+            let run = unsafe { std::slice::from_raw_parts_mut(self.store.add(at), count) };
+            if let Ok(run) = <&mut [f64; BLOCK_TRIALS]>::try_from(&mut *run) {
+                // A full block: a fixed number of trials, unrolled.
+                for (local, d) in run.iter_mut().enumerate() {
+                    if let Some(&x) = rows.get(local * self.columns + c) {
+                        *d = x;
+                    }
+                }
+            } else {
+                for (d, row) in run.iter_mut().zip(rows.chunks_exact(self.columns)) {
+                    *d = row[c];
+                }
+            }
         }
     }
 }
@@ -488,26 +474,21 @@ pub fn run_scenario(
         } else {
             &mut empty_table
         };
-        let table_chunk = if with_table { BLOCK_TRIALS * n_cols } else { 0 };
+        let table_chunk_len = if with_table { BLOCK_TRIALS * n_cols } else { 0 };
+        let writer = StoreWriter::new(&mut store, n, stride);
         let work = |state: &mut (Workspace, TrialRecord, Scratch, Vec<f64>, Vec<f64>),
                     block: usize,
-                    store_chunk: &mut [f64],
                     table_chunk: &mut [f64]| {
             if stop.load(Ordering::Relaxed) {
                 return;
             }
             let (ws, rec, scratch, month_buf, rows) = state;
             let first = block * BLOCK_TRIALS;
-            let count = (store_chunk.len() / stride.max(1)).min(n - first);
+            let count = writer.block_trials(block);
             rows.resize(count * stride, 0.0);
             for local in 0..count {
                 let trial = (first + local) as u64;
                 model.run_trial(trial, ws, rec);
-                // A row per trial first (written in the cache), turned into
-                // the store's `[column][trial]` once the block is done: written
-                // straight into the store, each value of a trial landed on a
-                // line of its own (2 592 first-level cache misses a baseline
-                // trial, ≈330 this way).
                 if let Some((t, s)) = row_month_metrics(
                     sc,
                     rec,
@@ -536,7 +517,7 @@ pub fn run_scenario(
                     }
                 }
             }
-            transpose_block(rows, store_chunk, count, stride);
+            writer.write_block(block, rows);
             progress.advance(count as u64);
         };
         let pool = StatePool::new();
@@ -551,22 +532,19 @@ pub fn run_scenario(
                 )
             })
         };
-        if with_table {
-            store
-                .par_chunks_mut(BLOCK_TRIALS * stride)
-                .zip(table_target.par_chunks_mut(table_chunk.max(1)))
+        if with_table && table_chunk_len > 0 {
+            table_target
+                .par_chunks_mut(table_chunk_len)
                 .enumerate()
-                .for_each_init(init, |state, (block, (sc_chunk, tb_chunk))| {
-                    work(state.get(), block, sc_chunk, tb_chunk)
+                .for_each_init(init, |state, (block, tb_chunk)| {
+                    work(state.get(), block, tb_chunk)
                 });
         } else {
-            store
-                .par_chunks_mut(BLOCK_TRIALS * stride)
-                .enumerate()
-                .for_each_init(init, |state, (block, sc_chunk)| {
-                    work(state.get(), block, sc_chunk, &mut [])
-                });
+            (0..writer.blocks())
+                .into_par_iter()
+                .for_each_init(init, |state, block| work(state.get(), block, &mut []));
         }
+        drop(writer);
         if stop.load(Ordering::Relaxed) {
             return Err(EngineError::Interrupted);
         }
@@ -640,14 +618,19 @@ mod tests {
             base,
         ];
         let stride = columns.len();
+        // Written as the trials' blocks write it: a row per trial, block by block.
         let mut store = vec![0.0; n * stride];
-        for first in (0..n).step_by(BLOCK_TRIALS) {
-            let len = BLOCK_TRIALS.min(n - first);
-            for (c, col) in columns.iter().enumerate() {
-                for local in 0..len {
-                    store[first * stride + c * len + local] = col[first + local];
-                }
-            }
+        let writer = StoreWriter::new(&mut store, n, stride);
+        for block in (0..writer.blocks()).rev() {
+            let first = block * BLOCK_TRIALS;
+            let rows: Vec<f64> = (first..first + writer.block_trials(block))
+                .flat_map(|trial| columns.iter().map(move |col| col[trial]))
+                .collect();
+            writer.write_block(block, &rows);
+        }
+        drop(writer);
+        for (c, col) in columns.iter().enumerate() {
+            assert_eq!(&store[c * n..(c + 1) * n], &col[..], "column {c}");
         }
         let got = column_stats(&store, n, stride, Stats::of_summarised);
         for (c, col) in columns.iter().enumerate() {
