@@ -189,9 +189,10 @@ pub fn drawn_inputs(sc: &Scenario) -> Vec<usize> {
 const RECENT: usize = 256;
 
 /// Columns summarised side by side by [`column_stats`]: each column's sum is
-/// one long chain of additions, so a group's eight chains advance together
-/// (eight streams, which the hardware prefetches).
-const GROUP_COLUMNS: usize = 8;
+/// one long chain of additions, so a group's four chains advance together
+/// (four streams, which the hardware prefetches). Eight summaries do not
+/// fit in the registers.
+const GROUP_COLUMNS: usize = 4;
 
 /// Per-thread buffers of [`column_stats`].
 struct ColumnScratch<S> {
@@ -232,14 +233,19 @@ pub(crate) fn column_stats<S: Send + Copy>(
                 // `Summary::of` would.
                 let mut summaries = [Summary::default(); GROUP_COLUMNS];
                 let values = &store[cols.start * n..cols.end * n];
-                if cols.len() == GROUP_COLUMNS {
-                    let group: [&[f64]; GROUP_COLUMNS] =
-                        std::array::from_fn(|k| &values[k * n..(k + 1) * n]);
-                    for i in 0..n {
-                        for (summary, column) in summaries.iter_mut().zip(&group) {
-                            summary.add(column[i]);
-                        }
+                let mut full = values.chunks_exact(n);
+                if let (Some(a), Some(b), Some(c), Some(d)) =
+                    (full.next(), full.next(), full.next(), full.next())
+                {
+                    // Locals, so that the four summaries stay in registers.
+                    let [mut sa, mut sb, mut sc, mut sd] = summaries;
+                    for (((&xa, &xb), &xc), &xd) in a.iter().zip(b).zip(c).zip(d) {
+                        sa.add(xa);
+                        sb.add(xb);
+                        sc.add(xc);
+                        sd.add(xd);
                     }
+                    summaries = [sa, sb, sc, sd];
                 } else {
                     for (summary, column) in summaries.iter_mut().zip(values.chunks_exact(n)) {
                         column.iter().for_each(|&x| summary.add(x));
@@ -602,7 +608,7 @@ mod tests {
         let mut moved = base.clone();
         moved.swap(1, 2); // same summary, other order
         let scaled: Vec<f64> = base.iter().map(|x| x * 3.0).collect();
-        // A full group of gathered columns and a partial one, with
+        // Full groups of columns summarised together and a partial one, with
         // duplicates inside a group and across groups.
         let columns = [
             base.clone(),
