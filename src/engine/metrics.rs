@@ -430,10 +430,17 @@ fn row_all_series(
 /// operations, which the compiler vectorises.
 fn all_finite(values: &[f64]) -> bool {
     const EXPONENT: u64 = 0x7FF0_0000_0000_0000;
-    let carry = values
-        .iter()
-        .fold(0, |acc, x| acc | ((x.to_bits() & EXPONENT) + (1 << 52)));
-    carry >> 63 == 0
+    let flag = |x: &f64| (x.to_bits() & EXPONENT) + (1 << 52);
+    // Four lanes, so that the compiler keeps four values in a register.
+    let mut fours = values.chunks_exact(4);
+    let mut lanes = [0u64; 4];
+    for x in fours.by_ref() {
+        for (lane, x) in lanes.iter_mut().zip(x) {
+            *lane |= flag(x);
+        }
+    }
+    let carry = fours.remainder().iter().fold(0, |acc, x| acc | flag(x));
+    (carry | lanes[0] | lanes[1] | lanes[2] | lanes[3]) >> 63 == 0
 }
 
 /// The months of [`row_month_metrics`]; whether every value is finite.

@@ -342,25 +342,38 @@ impl<'a> StoreWriter<'a> {
         assert!(!already, "block {block} written twice");
         let first = block * BLOCK_TRIALS;
         let count = self.block_trials(block);
-        let rows = &rows[..count * self.columns];
-        for c in 0..self.columns {
-            let at = c * self.n + first;
-            // SAFETY: `at + count ≤ c · n + n ≤ columns · n`, within the
-            // store (checked in `new`), which `self` borrows exclusively;
-            // these places belong to this block alone, claimed just above by
-            // this call, so no other reference to them exists.
-            let run = unsafe { std::slice::from_raw_parts_mut(self.store.add(at), count) };
-            if let Ok(run) = <&mut [f64; BLOCK_TRIALS]>::try_from(&mut *run) {
-                // A full block: a fixed number of trials, unrolled.
-                for (local, d) in run.iter_mut().enumerate() {
-                    if let Some(&x) = rows.get(local * self.columns + c) {
-                        *d = x;
+        let columns = self.columns;
+        let rows = &rows[..count * columns];
+        let place = |c: usize| {
+            debug_assert!(c < columns);
+            // SAFETY: for `c < columns`, `c · n + first + count ≤ c · n + n
+            // ≤ columns · n`, within the store (checked in `new`), which
+            // `self` borrows exclusively; these places belong to this block
+            // alone, claimed above by this call, and each column's run is
+            // taken once, so no other reference to them exists.
+            unsafe { self.store.add(c * self.n + first) }
+        };
+        let mut c = 0;
+        if count == BLOCK_TRIALS {
+            // A full block: four columns at a time, a fixed number of trials.
+            while c + 4 <= columns {
+                // SAFETY: as for `place`; a full block's run is `BLOCK_TRIALS` long.
+                let [r0, r1, r2, r3] = [c, c + 1, c + 2, c + 3]
+                    .map(|k| unsafe { &mut *place(k).cast::<[f64; BLOCK_TRIALS]>() });
+                for local in 0..BLOCK_TRIALS {
+                    let at = local * columns + c;
+                    if let Some(x) = rows.get(at..at + 4) {
+                        (r0[local], r1[local], r2[local], r3[local]) = (x[0], x[1], x[2], x[3]);
                     }
                 }
-            } else {
-                for (d, row) in run.iter_mut().zip(rows.chunks_exact(self.columns)) {
-                    *d = row[c];
-                }
+                c += 4;
+            }
+        }
+        for c in c..columns {
+            // SAFETY: as for `place`.
+            let run = unsafe { std::slice::from_raw_parts_mut(place(c), count) };
+            for (d, row) in run.iter_mut().zip(rows.chunks_exact(columns)) {
+                *d = row[c];
             }
         }
     }
