@@ -19,8 +19,8 @@ use super::metrics::{
     MetricLayout, Scratch, SeriesName, SliceSink, all_month_metrics, horizon_metrics,
 };
 use super::run::{
-    BLOCK_TRIALS, EngineError, Progress, RunSettings, StatePool, StoreWriter, column_stats,
-    large_zeroed,
+    BLOCK_TRIALS, EngineError, Progress, RunSettings, StatePool, column_stats, large_zeroed,
+    transpose_block,
 };
 use super::stats::{Stats, StatsScratch, Summary};
 use crate::model::{Model, TrialRecord, Workspace};
@@ -224,7 +224,7 @@ struct State {
     alt_months: Vec<f64>,
     base_horizon: Vec<f64>,
     alt_horizon: Vec<f64>,
-    /// The block's monthly differences, a row per trial (see `StoreWriter::write_block`).
+    /// The block's monthly differences, a row per trial (see `transpose_block`).
     rows: Vec<f64>,
 }
 
@@ -346,115 +346,118 @@ pub fn run_paired(
         // horizon table) even without a monthly column.
         let slots = stride.max(1);
         let mut store = large_zeroed(n * slots);
-        let writer = StoreWriter::new(&mut store, n, slots);
         let table_chunk_len = if with_table { BLOCK_TRIALS * width } else { 0 };
 
-        let work = |st: &mut State, block: usize, table_chunk: &mut [f64]| {
-            if stop.load(Ordering::Relaxed) {
-                return;
-            }
-            let first = block * BLOCK_TRIALS;
-            let count = writer.block_trials(block);
-            st.base_months.resize(months * nb_m, 0.0);
-            st.alt_months.resize(months * max_alt_m, 0.0);
-            st.base_horizon.resize(nb_h, 0.0);
-            st.alt_horizon.resize(max_alt_h, 0.0);
-            st.rows.resize(count * slots, 0.0);
-            for local in 0..count {
-                let trial = (first + local) as u64;
-                base_model.run_trial(trial, &mut st.ws, &mut st.base_rec);
-                if let Some((t, s)) = all_month_metrics(
-                    base,
-                    &st.base_rec,
-                    &mut st.scratch,
-                    &mut st.base_months,
-                    nb_m,
-                ) {
-                    report(base, trial, base.month_label(t), &base_layout.monthly[s]);
+        let work =
+            |st: &mut State, block: usize, store_chunk: &mut [f64], table_chunk: &mut [f64]| {
+                if stop.load(Ordering::Relaxed) {
+                    return;
                 }
-                if with_table {
-                    horizon_metrics(
+                let first = block * BLOCK_TRIALS;
+                let count = BLOCK_TRIALS.min(n - first);
+                st.base_months.resize(months * nb_m, 0.0);
+                st.alt_months.resize(months * max_alt_m, 0.0);
+                st.base_horizon.resize(nb_h, 0.0);
+                st.alt_horizon.resize(max_alt_h, 0.0);
+                st.rows.resize(count * slots, 0.0);
+                for local in 0..count {
+                    let trial = (first + local) as u64;
+                    base_model.run_trial(trial, &mut st.ws, &mut st.base_rec);
+                    if let Some((t, s)) = all_month_metrics(
                         base,
                         &st.base_rec,
                         &mut st.scratch,
-                        &mut SliceSink::new(&mut st.base_horizon),
-                    );
-                    if let Some(bad) = st.base_horizon.iter().position(|x| !x.is_finite()) {
-                        report(base, trial, "the horizon".into(), &base_layout.horizon[bad]);
-                    }
-                }
-                for (k, alt) in alts.iter().enumerate() {
-                    if !needed[k] {
-                        continue;
-                    }
-                    let na_m = alt_layouts[k].monthly.len();
-                    alt_models[k].run_trial(trial, &mut st.ws, &mut st.alt_rec);
-                    if let Some((t, s)) = all_month_metrics(
-                        alt,
-                        &st.alt_rec,
-                        &mut st.scratch,
-                        &mut st.alt_months,
-                        na_m,
+                        &mut st.base_months,
+                        nb_m,
                     ) {
-                        report(alt, trial, alt.month_label(t), &alt_layouts[k].monthly[s]);
-                    }
-                    let alt_vals = &st.alt_months[..months * na_m];
-                    // A row per trial, turned column-major once the
-                    // block is done, as in the plain run.
-                    let row = &mut st.rows[local * slots..(local + 1) * slots];
-                    for (i, c) in cols.iter().enumerate().filter(|(_, c)| c.alt == k) {
-                        for t in 0..months {
-                            row[i * months + t] = difference(
-                                alt_vals[t * na_m + c.alt_s],
-                                st.base_months[t * nb_m + c.base_s],
-                            );
-                        }
+                        report(base, trial, base.month_label(t), &base_layout.monthly[s]);
                     }
                     if with_table {
-                        let na_h = alt_layouts[k].horizon.len();
                         horizon_metrics(
+                            base,
+                            &st.base_rec,
+                            &mut st.scratch,
+                            &mut SliceSink::new(&mut st.base_horizon),
+                        );
+                        if let Some(bad) = st.base_horizon.iter().position(|x| !x.is_finite()) {
+                            report(base, trial, "the horizon".into(), &base_layout.horizon[bad]);
+                        }
+                    }
+                    for (k, alt) in alts.iter().enumerate() {
+                        if !needed[k] {
+                            continue;
+                        }
+                        let na_m = alt_layouts[k].monthly.len();
+                        alt_models[k].run_trial(trial, &mut st.ws, &mut st.alt_rec);
+                        if let Some((t, s)) = all_month_metrics(
                             alt,
                             &st.alt_rec,
                             &mut st.scratch,
-                            &mut SliceSink::new(&mut st.alt_horizon[..na_h]),
-                        );
-                        if let Some(bad) =
-                            st.alt_horizon[..na_h].iter().position(|x| !x.is_finite())
-                        {
-                            report(
-                                alt,
-                                trial,
-                                "the horizon".into(),
-                                &alt_layouts[k].horizon[bad],
-                            );
+                            &mut st.alt_months,
+                            na_m,
+                        ) {
+                            report(alt, trial, alt.month_label(t), &alt_layouts[k].monthly[s]);
                         }
-                        let row = &mut table_chunk[local * width..(local + 1) * width];
-                        let off = out[k].table_offset;
-                        for (j, &(b, a)) in horizon_pairs[k].iter().enumerate() {
-                            row[off + j] = difference(st.alt_horizon[a], st.base_horizon[b]);
+                        let alt_vals = &st.alt_months[..months * na_m];
+                        // A row per trial, turned column-major once the
+                        // block is done, as in the plain run.
+                        let row = &mut st.rows[local * slots..(local + 1) * slots];
+                        for (i, c) in cols.iter().enumerate().filter(|(_, c)| c.alt == k) {
+                            for t in 0..months {
+                                row[i * months + t] = difference(
+                                    alt_vals[t * na_m + c.alt_s],
+                                    st.base_months[t * nb_m + c.base_s],
+                                );
+                            }
+                        }
+                        if with_table {
+                            let na_h = alt_layouts[k].horizon.len();
+                            horizon_metrics(
+                                alt,
+                                &st.alt_rec,
+                                &mut st.scratch,
+                                &mut SliceSink::new(&mut st.alt_horizon[..na_h]),
+                            );
+                            if let Some(bad) =
+                                st.alt_horizon[..na_h].iter().position(|x| !x.is_finite())
+                            {
+                                report(
+                                    alt,
+                                    trial,
+                                    "the horizon".into(),
+                                    &alt_layouts[k].horizon[bad],
+                                );
+                            }
+                            let row = &mut table_chunk[local * width..(local + 1) * width];
+                            let off = out[k].table_offset;
+                            for (j, &(b, a)) in horizon_pairs[k].iter().enumerate() {
+                                row[off + j] = difference(st.alt_horizon[a], st.base_horizon[b]);
+                            }
                         }
                     }
                 }
-            }
-            writer.write_block(block, &st.rows);
-            progress.advance(count as u64);
-        };
+                transpose_block(&st.rows, store_chunk, count, slots);
+                progress.advance(count as u64);
+            };
 
         let pool = StatePool::new();
         let init = || pool.take(State::default);
-        if with_table && table_chunk_len > 0 {
-            table
-                .par_chunks_mut(table_chunk_len)
+        if with_table {
+            store
+                .par_chunks_mut(BLOCK_TRIALS * slots)
+                .zip(table.par_chunks_mut(table_chunk_len.max(1)))
                 .enumerate()
-                .for_each_init(init, |st, (block, tb_chunk)| {
-                    work(st.get(), block, tb_chunk)
+                .for_each_init(init, |st, (block, (sc_chunk, tb_chunk))| {
+                    work(st.get(), block, sc_chunk, tb_chunk)
                 });
         } else {
-            (0..writer.blocks())
-                .into_par_iter()
-                .for_each_init(init, |st, block| work(st.get(), block, &mut []));
+            store
+                .par_chunks_mut(BLOCK_TRIALS * slots)
+                .enumerate()
+                .for_each_init(init, |st, (block, sc_chunk)| {
+                    work(st.get(), block, sc_chunk, &mut [])
+                });
         }
-        drop(writer);
         if stop.load(Ordering::Relaxed) {
             return Err(EngineError::Interrupted);
         }

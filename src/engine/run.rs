@@ -17,7 +17,6 @@ use crate::model::{Model, TrialRecord, Workspace};
 use crate::sampling::Distribution;
 use crate::scenario::Scenario;
 use rayon::prelude::*;
-use std::marker::PhantomData;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -188,23 +187,26 @@ pub fn drawn_inputs(sc: &Scenario) -> Vec<usize> {
 /// Entries of each thread's table of recent columns' statistics.
 const RECENT: usize = 256;
 
-/// Columns summarised side by side by [`column_stats`]: each column's sum is
-/// one long chain of additions, so a group's four chains advance together
-/// (four streams, which the hardware prefetches). Eight summaries do not
-/// fit in the registers.
-const GROUP_COLUMNS: usize = 4;
+/// Columns gathered together by [`column_stats`]. Inside a block the runs of
+/// neighbouring columns lie side by side, so a group reads one stretch of
+/// `GATHER_COLUMNS · BLOCK_TRIALS` values per block, which the hardware
+/// prefetches; a lone column read 16 values a block apart (one cache miss
+/// each).
+const GATHER_COLUMNS: usize = 8;
 
 /// Per-thread buffers of [`column_stats`].
 struct ColumnScratch<S> {
+    /// The group's columns, each in trial order.
+    bufs: Vec<Vec<f64>>,
     stats: StatsScratch,
     /// Recent columns, at the hash of their summary: (summary, column, statistics).
     recent: Vec<Option<(Summary, usize, S)>>,
 }
 
-/// Summarises every column of a column-major store (`columns` columns of `n`
-/// trials, `store[c · n + trial]`, as [`StoreWriter`] fills it), in parallel
-/// over groups of columns. Each column is read in place, in trial order, so
-/// the result does not depend on the thread count.
+/// Summarises every column of a block-major store (`n` trials in blocks of
+/// [`BLOCK_TRIALS`], `[column][trial]` inside each block, `stride` columns),
+/// in parallel over groups of columns. Each column is gathered in trial
+/// order, so the result does not depend on the thread count.
 ///
 /// A column whose values are bit for bit those of a column summarised
 /// before on the same thread (a vendor with one product reports that
@@ -216,57 +218,91 @@ struct ColumnScratch<S> {
 pub(crate) fn column_stats<S: Send + Copy>(
     store: &[f64],
     n: usize,
-    columns: usize,
+    stride: usize,
     of: impl Fn(&[f64], Summary, &mut StatsScratch) -> S + Sync,
 ) -> Vec<S> {
-    let column = move |c: usize| &store[c * n..(c + 1) * n];
-    (0..columns.div_ceil(GROUP_COLUMNS))
+    // Blocks in order, trials in order within each block.
+    let runs = move |col: usize| {
+        (0..n).step_by(BLOCK_TRIALS).map(move |first| {
+            let len = BLOCK_TRIALS.min(n - first);
+            let base = first * stride + col * len;
+            &store[base..base + len]
+        })
+    };
+    (0..stride.div_ceil(GATHER_COLUMNS))
         .into_par_iter()
         .map_init(
             || ColumnScratch {
+                bufs: (0..GATHER_COLUMNS).map(|_| Vec::with_capacity(n)).collect(),
                 stats: StatsScratch::default(),
                 recent: vec![None; RECENT],
             },
             |st: &mut ColumnScratch<S>, group| {
-                let cols = group * GROUP_COLUMNS..((group + 1) * GROUP_COLUMNS).min(columns);
+                let cols = group * GATHER_COLUMNS..((group + 1) * GATHER_COLUMNS).min(stride);
+                let width = cols.len();
+                let bufs = &mut st.bufs[..width];
+                bufs.iter_mut().for_each(Vec::clear);
                 // Each column's summary takes its values in trial order, as
-                // `Summary::of` would.
-                let mut summaries = [Summary::default(); GROUP_COLUMNS];
-                let values = &store[cols.start * n..cols.end * n];
-                let mut full = values.chunks_exact(n);
-                if let (Some(a), Some(b), Some(c), Some(d)) =
-                    (full.next(), full.next(), full.next(), full.next())
-                {
-                    // Locals, so that the four summaries stay in registers.
-                    let [mut sa, mut sb, mut sc, mut sd] = summaries;
-                    for (((&xa, &xb), &xc), &xd) in a.iter().zip(b).zip(c).zip(d) {
-                        sa.add(xa);
-                        sb.add(xb);
-                        sc.add(xc);
-                        sd.add(xd);
+                // `Summary::of` would; a full group's eight running sums
+                // advance side by side instead of one long chain of additions.
+                let mut summaries = [Summary::default(); GATHER_COLUMNS];
+                for first in (0..n).step_by(BLOCK_TRIALS) {
+                    let len = BLOCK_TRIALS.min(n - first);
+                    let base = first * stride + cols.start * len;
+                    let stretch = &store[base..base + width * len];
+                    for (buf, run) in bufs.iter_mut().zip(stretch.chunks_exact(len)) {
+                        // A full block's run has a known length, so the copy
+                        // is a few moves instead of a call to `memcpy`.
+                        match <&[f64; BLOCK_TRIALS]>::try_from(run) {
+                            Ok(full) => buf.extend_from_slice(full),
+                            Err(_) => buf.extend_from_slice(run),
+                        }
                     }
-                    summaries = [sa, sb, sc, sd];
-                } else {
-                    for (summary, column) in summaries.iter_mut().zip(values.chunks_exact(n)) {
-                        column.iter().for_each(|&x| summary.add(x));
+                    if let Ok(full) = <&[f64; GATHER_COLUMNS * BLOCK_TRIALS]>::try_from(stretch) {
+                        // A full group of full runs: fixed indices, no checks;
+                        // four columns at a time, whose summaries stay in
+                        // registers (eight spill).
+                        for (quad, runs) in summaries
+                            .chunks_exact_mut(4)
+                            .zip(full.chunks_exact(4 * BLOCK_TRIALS))
+                        {
+                            let [mut a, mut b, mut c, mut d] = [quad[0], quad[1], quad[2], quad[3]];
+                            for i in 0..BLOCK_TRIALS {
+                                a.add(runs[i]);
+                                b.add(runs[BLOCK_TRIALS + i]);
+                                c.add(runs[2 * BLOCK_TRIALS + i]);
+                                d.add(runs[3 * BLOCK_TRIALS + i]);
+                            }
+                            quad.copy_from_slice(&[a, b, c, d]);
+                        }
+                    } else if width == GATHER_COLUMNS {
+                        for i in 0..len {
+                            for (k, summary) in summaries.iter_mut().enumerate() {
+                                summary.add(stretch[k * len + i]);
+                            }
+                        }
+                    } else {
+                        for (summary, run) in summaries.iter_mut().zip(stretch.chunks_exact(len)) {
+                            run.iter().for_each(|&x| summary.add(x));
+                        }
                     }
                 }
-                let mut out = [None; GROUP_COLUMNS];
+                let mut out = [None; GATHER_COLUMNS];
                 for (k, col) in cols.enumerate() {
-                    let values = column(col);
+                    let buf = &st.bufs[k];
                     let summary = summaries[k];
                     let key = summary.hash() % RECENT;
                     if let Some((s, earlier, stats)) = &st.recent[key] {
                         // A constant column's statistics cost less than the check.
                         if summary.lo != summary.hi
                             && s.same_bits(&summary)
-                            && same_values(column(*earlier), values)
+                            && same_values(runs(*earlier), buf)
                         {
                             out[k] = Some(*stats);
                             continue;
                         }
                     }
-                    let stats = of(values, summary, &mut st.stats);
+                    let stats = of(buf, summary, &mut st.stats);
                     st.recent[key] = Some((summary, col, stats));
                     out[k] = Some(stats);
                 }
@@ -278,103 +314,72 @@ pub(crate) fn column_stats<S: Send + Copy>(
         .collect()
 }
 
-/// Whether two columns hold the same values, bit for bit.
-fn same_values(a: &[f64], b: &[f64]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
-}
-
-/// The per-month store of a pass while the trials fill it, block by block
-/// in parallel: column after column over all trials (`store[c · n + trial]`),
-/// so that the statistics read each column in place. A block's trials are a
-/// run of 16 places in every column, so the blocks' places interleave and
-/// cannot be handed out as disjoint slices; each block is instead claimed
-/// once, and writes only its own places.
-pub(crate) struct StoreWriter<'a> {
-    store: *mut f64,
-    n: usize,
-    columns: usize,
-    /// Whether each block has been written (or is being written).
-    claimed: Vec<AtomicBool>,
-    _store: PhantomData<&'a mut [f64]>,
-}
-
-// SAFETY: the writer writes through `store` only in `write_block`, where a
-// block's places are written by the one call that claimed it, so threads
-// write disjoint places; the exclusive borrow keeps anyone else from reading
-// or writing the store meanwhile.
-unsafe impl Send for StoreWriter<'_> {}
-unsafe impl Sync for StoreWriter<'_> {}
-
-impl<'a> StoreWriter<'a> {
-    /// A writer of `columns` columns of `n` trials into `store`.
-    pub(crate) fn new(store: &'a mut [f64], n: usize, columns: usize) -> Self {
-        assert!(store.len() >= n * columns, "the store holds every column");
-        StoreWriter {
-            store: store.as_mut_ptr(),
-            n,
-            columns,
-            claimed: (0..n.div_ceil(BLOCK_TRIALS))
-                .map(|_| AtomicBool::new(false))
-                .collect(),
-            _store: PhantomData,
-        }
-    }
-
-    /// Blocks of [`BLOCK_TRIALS`] trials (the last may be shorter).
-    pub(crate) fn blocks(&self) -> usize {
-        self.claimed.len()
-    }
-
-    /// Trials in block `block`.
-    pub(crate) fn block_trials(&self, block: usize) -> usize {
-        BLOCK_TRIALS.min(self.n.saturating_sub(block * BLOCK_TRIALS))
-    }
-
-    /// Writes block `block`'s values, a row per trial
-    /// (`rows[local · columns + c]`), each to its place in its column.
-    /// Built as rows in the cache first: written straight into the store,
-    /// each value of a trial would land on a line of its own.
-    ///
-    /// Panics if the block does not exist or was written before.
-    pub(crate) fn write_block(&self, block: usize, rows: &[f64]) {
-        assert!(block < self.blocks(), "block {block} of {}", self.blocks());
-        let already = self.claimed[block].swap(true, Ordering::Relaxed);
-        assert!(!already, "block {block} written twice");
-        let first = block * BLOCK_TRIALS;
-        let count = self.block_trials(block);
-        let columns = self.columns;
-        let rows = &rows[..count * columns];
-        let place = |c: usize| {
-            debug_assert!(c < columns);
-            // SAFETY: for `c < columns`, `c · n + first + count ≤ c · n + n
-            // ≤ columns · n`, within the store (checked in `new`), which
-            // `self` borrows exclusively; these places belong to this block
-            // alone, claimed above by this call, and each column's run is
-            // taken once, so no other reference to them exists.
-            unsafe { self.store.add(c * self.n + first) }
+/// Whether the runs hold `values`, bit for bit.
+fn same_values<'a>(runs: impl Iterator<Item = &'a [f64]>, values: &[f64]) -> bool {
+    let mut at = 0;
+    for run in runs {
+        let Some(v) = values.get(at..at + run.len()) else {
+            return false;
         };
-        let mut c = 0;
-        if count == BLOCK_TRIALS {
-            // A full block: four columns at a time, a fixed number of trials.
-            while c + 4 <= columns {
-                // SAFETY: as for `place`; a full block's run is `BLOCK_TRIALS` long.
-                let [r0, r1, r2, r3] = [c, c + 1, c + 2, c + 3]
-                    .map(|k| unsafe { &mut *place(k).cast::<[f64; BLOCK_TRIALS]>() });
+        if !run.iter().zip(v).all(|(a, b)| a.to_bits() == b.to_bits()) {
+            return false;
+        }
+        at += run.len();
+    }
+    at == values.len()
+}
+
+/// Writes a block's rows (`rows[local · stride + c]`, `count` trials) into
+/// the store's block `out` column after column (`out[c · count + local]`),
+/// two columns of two trials at a time. The rows' lines stay in the cache
+/// from one pair of columns to the next, and the block is written in order.
+pub(crate) fn transpose_block(rows: &[f64], out: &mut [f64], count: usize, stride: usize) {
+    let (rows, out) = (&rows[..count * stride], &mut out[..count * stride]);
+    let mut pairs = out.chunks_exact_mut(2 * count);
+    for (pair, ab) in pairs.by_ref().enumerate() {
+        let (a, b) = ab.split_at_mut(count);
+        if let (Ok(a), Ok(b)) = (
+            <&mut [f64; BLOCK_TRIALS]>::try_from(&mut *a),
+            <&mut [f64; BLOCK_TRIALS]>::try_from(&mut *b),
+        ) {
+            // A full block: a fixed number of trials, unrolled.
+            if let Some(x) = rows.get(2 * pair..2 * pair + (BLOCK_TRIALS - 1) * stride + 2) {
                 for local in 0..BLOCK_TRIALS {
-                    let at = local * columns + c;
-                    if let Some(x) = rows.get(at..at + 4) {
-                        (r0[local], r1[local], r2[local], r3[local]) = (x[0], x[1], x[2], x[3]);
+                    if let Some(p) = x.get(local * stride..local * stride + 2) {
+                        a[local] = p[0];
+                        b[local] = p[1];
                     }
                 }
-                c += 4;
+                continue;
             }
         }
-        for c in c..columns {
-            // SAFETY: as for `place`.
-            let run = unsafe { std::slice::from_raw_parts_mut(place(c), count) };
-            for (d, row) in run.iter_mut().zip(rows.chunks_exact(columns)) {
-                *d = row[c];
+        let mut at = 2 * pair;
+        let mut local = 0;
+        while local + 1 < count {
+            // Both rows' pairs: `at + stride + 1 < rows.len()`.
+            let Some(x) = rows.get(at..at + stride + 2) else {
+                break;
+            };
+            let (p, q) = (&x[..2], &x[stride..]);
+            a[local] = p[0];
+            a[local + 1] = q[0];
+            b[local] = p[1];
+            b[local + 1] = q[1];
+            at += 2 * stride;
+            local += 2;
+        }
+        if local < count {
+            if let Some(p) = rows.get(at..at + 2) {
+                a[local] = p[0];
+                b[local] = p[1];
             }
+        }
+    }
+    // An odd last column.
+    let rest = pairs.into_remainder();
+    for (local, d) in rest.iter_mut().enumerate() {
+        if let Some(&x) = rows.get(local * stride + stride - 1) {
+            *d = x;
         }
     }
 }
@@ -493,21 +498,26 @@ pub fn run_scenario(
         } else {
             &mut empty_table
         };
-        let table_chunk_len = if with_table { BLOCK_TRIALS * n_cols } else { 0 };
-        let writer = StoreWriter::new(&mut store, n, stride);
+        let table_chunk = if with_table { BLOCK_TRIALS * n_cols } else { 0 };
         let work = |state: &mut (Workspace, TrialRecord, Scratch, Vec<f64>, Vec<f64>),
                     block: usize,
+                    store_chunk: &mut [f64],
                     table_chunk: &mut [f64]| {
             if stop.load(Ordering::Relaxed) {
                 return;
             }
             let (ws, rec, scratch, month_buf, rows) = state;
             let first = block * BLOCK_TRIALS;
-            let count = writer.block_trials(block);
+            let count = (store_chunk.len() / stride.max(1)).min(n - first);
             rows.resize(count * stride, 0.0);
             for local in 0..count {
                 let trial = (first + local) as u64;
                 model.run_trial(trial, ws, rec);
+                // A row per trial first (written in the cache), turned into
+                // the store's `[column][trial]` once the block is done: written
+                // straight into the store, each value of a trial landed on a
+                // line of its own (2 592 first-level cache misses a baseline
+                // trial, ≈330 this way).
                 if let Some((t, s)) = row_month_metrics(
                     sc,
                     rec,
@@ -536,7 +546,7 @@ pub fn run_scenario(
                     }
                 }
             }
-            writer.write_block(block, rows);
+            transpose_block(rows, store_chunk, count, stride);
             progress.advance(count as u64);
         };
         let pool = StatePool::new();
@@ -551,19 +561,22 @@ pub fn run_scenario(
                 )
             })
         };
-        if with_table && table_chunk_len > 0 {
-            table_target
-                .par_chunks_mut(table_chunk_len)
+        if with_table {
+            store
+                .par_chunks_mut(BLOCK_TRIALS * stride)
+                .zip(table_target.par_chunks_mut(table_chunk.max(1)))
                 .enumerate()
-                .for_each_init(init, |state, (block, tb_chunk)| {
-                    work(state.get(), block, tb_chunk)
+                .for_each_init(init, |state, (block, (sc_chunk, tb_chunk))| {
+                    work(state.get(), block, sc_chunk, tb_chunk)
                 });
         } else {
-            (0..writer.blocks())
-                .into_par_iter()
-                .for_each_init(init, |state, block| work(state.get(), block, &mut []));
+            store
+                .par_chunks_mut(BLOCK_TRIALS * stride)
+                .enumerate()
+                .for_each_init(init, |state, (block, sc_chunk)| {
+                    work(state.get(), block, sc_chunk, &mut [])
+                });
         }
-        drop(writer);
         if stop.load(Ordering::Relaxed) {
             return Err(EngineError::Interrupted);
         }
@@ -621,7 +634,7 @@ mod tests {
         let mut moved = base.clone();
         moved.swap(1, 2); // same summary, other order
         let scaled: Vec<f64> = base.iter().map(|x| x * 3.0).collect();
-        // Full groups of columns summarised together and a partial one, with
+        // A full group of gathered columns and a partial one, with
         // duplicates inside a group and across groups.
         let columns = [
             base.clone(),
@@ -637,19 +650,14 @@ mod tests {
             base,
         ];
         let stride = columns.len();
-        // Written as the trials' blocks write it: a row per trial, block by block.
         let mut store = vec![0.0; n * stride];
-        let writer = StoreWriter::new(&mut store, n, stride);
-        for block in (0..writer.blocks()).rev() {
-            let first = block * BLOCK_TRIALS;
-            let rows: Vec<f64> = (first..first + writer.block_trials(block))
-                .flat_map(|trial| columns.iter().map(move |col| col[trial]))
-                .collect();
-            writer.write_block(block, &rows);
-        }
-        drop(writer);
-        for (c, col) in columns.iter().enumerate() {
-            assert_eq!(&store[c * n..(c + 1) * n], &col[..], "column {c}");
+        for first in (0..n).step_by(BLOCK_TRIALS) {
+            let len = BLOCK_TRIALS.min(n - first);
+            for (c, col) in columns.iter().enumerate() {
+                for local in 0..len {
+                    store[first * stride + c * len + local] = col[first + local];
+                }
+            }
         }
         let got = column_stats(&store, n, stride, Stats::of_summarised);
         for (c, col) in columns.iter().enumerate() {
