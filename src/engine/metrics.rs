@@ -298,8 +298,8 @@ pub(crate) fn row_month_metrics(
     month_buf: &mut Vec<f64>,
     n_series: usize,
 ) -> Option<(usize, usize)> {
-    let finite = if series == (0..n_series) {
-        row_months::<true>(sc, rec, scratch, series, row)
+    let finite = if series == (0..n_series) && rec.months > 0 {
+        row_all_series(sc, rec, scratch, row)
     } else {
         row_months::<false>(sc, rec, scratch, series, row)
     };
@@ -308,6 +308,139 @@ pub(crate) fn row_month_metrics(
     }
     month_buf.resize(rec.months * n_series, 0.0);
     all_month_metrics(sc, rec, scratch, month_buf, n_series)
+}
+
+/// The next `len` values of `rest` (fewer if it has fewer), and `rest` moves past them.
+fn take<'a>(rest: &mut &'a mut [f64], len: usize) -> &'a mut [f64] {
+    let all = std::mem::take(rest);
+    let (taken, after) = all.split_at_mut(len.min(all.len()));
+    *rest = after;
+    taken
+}
+
+/// Writes series `k` of a record laid out `[month][entity]` (`width`
+/// entities a month) into `out`, month after month.
+fn entity_series(out: &mut [f64], values: &[f64], width: usize, k: usize) {
+    for (d, month) in out.iter_mut().zip(values.chunks_exact(width)) {
+        *d = month[k];
+    }
+}
+
+/// Every series of [`month_metrics`], in its order, written series after
+/// series (`row[s · months + t]`) straight from the record: the values a
+/// [`RowSink`] would get (the same sums, in the same order), without a call
+/// per value. Whether every value is finite. `rec.months` is not zero.
+fn row_all_series(
+    sc: &Scenario,
+    rec: &TrialRecord,
+    scratch: &mut Scratch,
+    row: &mut [f64],
+) -> bool {
+    let (months, np, ns) = (rec.months, rec.n_products, rec.n_segments);
+    let mut rest = &mut *row;
+    let market = take(&mut rest, 4 * months);
+    let (demand, rest4) = market.split_at_mut(months.min(market.len()));
+    let (bought, rest4) = rest4.split_at_mut(months.min(rest4.len()));
+    let (unmet, cut) = rest4.split_at_mut(months.min(rest4.len()));
+    for t in 0..months {
+        let segs = t * ns..(t + 1) * ns;
+        let (mut d_sum, mut b_sum, mut u_sum, mut c_sum) = (0.0, 0.0, 0.0, 0.0);
+        for (((&d, &b), &u), &c) in rec.segment_demand_h100e[segs.clone()]
+            .iter()
+            .zip(&rec.segment_purchased_h100e[segs.clone()])
+            .zip(&rec.segment_unmet_h100e[segs.clone()])
+            .zip(&rec.segment_mandate_cut_h100e[segs])
+        {
+            d_sum += d;
+            b_sum += b;
+            u_sum += u;
+            c_sum += c;
+        }
+        if let (Some(d), Some(b), Some(u), Some(c)) = (
+            demand.get_mut(t),
+            bought.get_mut(t),
+            unmet.get_mut(t),
+            cut.get_mut(t),
+        ) {
+            (*d, *b, *u, *c) = (d_sum, b_sum, u_sum, c_sum);
+        }
+    }
+    if ns > 0 {
+        let values = &rec.segment_unmet_h100e[..months * ns];
+        for k in 0..sc.segments.len().min(ns) {
+            entity_series(take(&mut rest, months), values, ns, k);
+        }
+    }
+    let products = if np > 0 { sc.products.len().min(np) } else { 0 };
+    for values in [
+        &rec.units,
+        &rec.compute_h100e,
+        &rec.price_usd,
+        &rec.available,
+    ] {
+        for j in 0..products {
+            entity_series(take(&mut rest, months), &values[..months * np], np, j);
+        }
+    }
+    // The money series: each month's sums by vendor and origin, then that
+    // month's value of each series.
+    let (nv, no) = (sc.vendors.len(), sc.origins.len());
+    let foreign = sc.foreign_origins().count();
+    let money = take(&mut rest, (4 * nv + 1 + foreign + no) * months);
+    let m = &mut scratch.span;
+    for t in 0..months {
+        m.over(sc, rec, t..t + 1);
+        let mut at = t;
+        let mut put = |x: f64| {
+            if let Some(d) = money.get_mut(at) {
+                *d = x;
+            }
+            at += months;
+        };
+        m.vendor_gross_usd().iter().for_each(|&x| put(x));
+        put(m.total_gross_usd);
+        m.vendor_net_usd().iter().for_each(|&x| put(x));
+        for o in sc.foreign_origins() {
+            put(m.origin_fee_usd()[o]);
+        }
+        let (compute, gross) = (m.total_compute_h100e, m.total_gross_usd);
+        m.origin_compute_h100e()
+            .iter()
+            .for_each(|&x| put(share(x, compute)));
+        m.vendor_compute_h100e()
+            .iter()
+            .for_each(|&x| put(share(x, compute)));
+        m.vendor_gross_usd()
+            .iter()
+            .for_each(|&x| put(share(x, gross)));
+    }
+    for values in [&rec.production_units, &rec.inventory_units] {
+        for (j, p) in sc.products.iter().enumerate().take(products) {
+            if p.domestic {
+                entity_series(take(&mut rest, months), &values[..months * np], np, j);
+            }
+        }
+    }
+    debug_assert!(rest.is_empty(), "every series written");
+    all_finite(row)
+}
+
+/// Whether every value is finite: none has every exponent bit set (adding
+/// one to the exponent field then carries into the sign bit). Integer
+/// operations, which the compiler vectorises.
+fn all_finite(values: &[f64]) -> bool {
+    const EXPONENT: u64 = 0x7FF0_0000_0000_0000;
+    let flag = |x: &f64| (x.to_bits() & EXPONENT) + (1 << 52);
+    // Four lanes, so that the compiler keeps four values in a register.
+    let mut fours = values.chunks_exact(4);
+    let mut lanes = [0u64; 4];
+    for x in fours.by_ref() {
+        for (lane, x) in lanes.iter_mut().zip(x) {
+            *lane |= flag(x);
+        }
+    }
+    let carry = fours.remainder().iter().fold(0, |acc, x| acc | flag(x));
+    (carry | lanes[0] | lanes[1] | lanes[2] | lanes[3]) >> 63 == 0
 }
 
 /// The months of [`row_month_metrics`]; whether every value is finite.
@@ -448,5 +581,67 @@ impl MetricLayout {
         let mut horizon = Vec::new();
         horizon_metrics(sc, &rec, &mut scratch, &mut horizon);
         MetricLayout { monthly, horizon }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Model, Workspace};
+    use crate::scenario::ComposedScenario;
+    use std::path::Path;
+
+    /// The series written straight from the record are those the registry
+    /// puts, bit for bit, in every shipped scenario and the format example.
+    #[test]
+    fn series_from_the_record_match_the_registry() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<_> = std::fs::read_dir(root.join("scenarios"))
+            .expect("scenarios folder")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.push(root.join("tests/data/format-example.toml"));
+        files.sort();
+        for file in &files {
+            let sc = ComposedScenario::load(file)
+                .and_then(|c| c.resolve())
+                .expect("a shipped scenario");
+            let layout = MetricLayout::new(&sc);
+            let n_series = layout.monthly.len();
+            let model = Model::new(&sc, 11);
+            let (mut ws, mut rec, mut scratch) = (
+                Workspace::default(),
+                TrialRecord::default(),
+                Scratch::default(),
+            );
+            let width = n_series * sc.months;
+            for trial in 0..20 {
+                model.run_trial(trial, &mut ws, &mut rec);
+                let (mut fast, mut sunk) = (vec![f64::NAN; width], vec![f64::NAN; width]);
+                assert!(row_all_series(&sc, &rec, &mut scratch, &mut fast));
+                assert!(row_months::<true>(
+                    &sc,
+                    &rec,
+                    &mut scratch,
+                    0..n_series,
+                    &mut sunk
+                ));
+                assert_eq!(
+                    fast.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    sunk.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    "{} trial {trial}",
+                    file.display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn finite_check_finds_every_kind_of_non_finite_value() {
+        assert!(all_finite(&[0.0, -0.0, f64::MAX, f64::MIN, 5e-324, -1.0]));
+        for bad in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -f64::NAN] {
+            assert!(!all_finite(&[1.0, bad, 2.0]), "{bad}");
+        }
     }
 }
