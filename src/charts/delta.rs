@@ -24,7 +24,7 @@ use super::rows::{
 };
 use super::style::{
     LegendItem, MUTED, MonthAxis, PAGE_MARGIN, Swatch, TEXT, draw_legend, draw_text, entity_colour,
-    font, legend_height, nice_axis, page,
+    font, legend_height, nice_axis, page, text_width,
 };
 use super::{ChartError, ChartFormat};
 
@@ -83,24 +83,23 @@ impl Sides {
     }
 }
 
-/// True when every quantile of every month is exactly zero.
-fn all_zero(series: &Series) -> bool {
-    series
-        .values()
-        .all(|q| [q.p5, q.p25, q.p50, q.p75, q.p95].iter().all(|&v| v == 0.0))
+/// True when the data prove that every trial tied in every month (see
+/// [`Quantiles::never_changes`]); all-zero quantiles alone do not.
+fn never_changes(series: &Series) -> bool {
+    series.values().all(Quantiles::never_changes)
 }
 
 /// Keeps the series that change somewhere; if none does, keeps them all (so
 /// that "no change at all" is still drawn). Returns the kept series and the
 /// labels of the unchanged ones.
 fn drop_unchanged(series: Vec<(BandSeries, bool)>) -> (Vec<BandSeries>, Vec<String>) {
-    if series.iter().all(|(_, zero)| *zero) {
+    if series.iter().all(|(_, unchanged)| *unchanged) {
         return (series.into_iter().map(|(s, _)| s).collect(), Vec::new());
     }
     let mut kept = Vec::new();
     let mut unchanged = Vec::new();
-    for (s, zero) in series {
-        if zero {
+    for (s, same) in series {
+        if same {
             unchanged.push(s.label);
         } else {
             kept.push(s);
@@ -109,15 +108,66 @@ fn drop_unchanged(series: Vec<(BandSeries, bool)>) -> (Vec<BandSeries>, Vec<Stri
     (kept, unchanged)
 }
 
-fn unchanged_note(unchanged: &[String]) -> String {
-    if unchanged.is_empty() {
-        String::new()
+/// "2.6 %" for a share of trials; never rounds a non-zero share to 0 or a
+/// share below one to 100.
+fn percent(p: f64) -> String {
+    let v = p * 100.0;
+    if v == 0.0 {
+        "0 %".into()
+    } else if v < 0.05 {
+        "< 0.1 %".into()
+    } else if v < 10.0 {
+        format!("{v:.1} %")
+    } else if v < 99.5 {
+        format!("{v:.0} %")
+    } else if v < 100.0 {
+        "> 99 %".into()
     } else {
-        format!(
-            "; unchanged in every trial, not drawn: {}",
-            unchanged.join(", ")
-        )
+        "100 %".into()
     }
+}
+
+/// The largest finite value, if any.
+fn max_finite(values: impl Iterator<Item = f64>) -> Option<f64> {
+    values.filter(|v| v.is_finite()).reduce(f64::max)
+}
+
+/// Largest share of trials that changed (either way) in any one month.
+fn max_changed(s: &BandSeries) -> Option<f64> {
+    max_finite(s.points.iter().map(|(_, q)| q.p_higher + q.p_lower))
+}
+
+/// Whether a drawn series lies flat at zero (median and bands 0 in every
+/// month) even though some trials change.
+fn flat_but_changing(s: &BandSeries) -> bool {
+    s.points.iter().all(|(_, q)| q.quantiles_zero())
+        && !s.points.iter().all(|(_, q)| q.never_changes())
+}
+
+/// The footer's notes on unchanged (not drawn) and flat (drawn) series.
+fn unchanged_note(unchanged: &[String], drawn: &[&BandSeries]) -> String {
+    let mut note = String::new();
+    if !unchanged.is_empty() {
+        note += &format!(
+            "; unchanged in every trial and month, not drawn: {}",
+            unchanged.join(", ")
+        );
+    }
+    let flat: Vec<String> = drawn
+        .iter()
+        .filter(|s| flat_but_changing(s))
+        .map(|s| match max_changed(s) {
+            Some(p) => format!("{} (up to {} of trials a month)", s.label, percent(p)),
+            None => s.label.clone(),
+        })
+        .collect();
+    if !flat.is_empty() {
+        note += &format!(
+            "; flat at 0 (median and 90 % band 0 in every month) but changed in some trials: {}",
+            flat.join(", ")
+        );
+    }
+    note
 }
 
 /// Change in the share of compute, by origin and by vendor.
@@ -137,11 +187,11 @@ impl DeltaShare {
         for (entity, series) in shares {
             let mut s = BandSeries::new(entity, entity.clone(), series, 100.0);
             s.band50 = true;
-            let zero = all_zero(series);
+            let same = never_changes(series);
             if vendor_names.contains(entity) {
-                vendors.push((s, zero));
+                vendors.push((s, same));
             } else {
-                origins.push((s, zero));
+                origins.push((s, same));
             }
         }
         let (origins, mut unchanged) = drop_unchanged(origins);
@@ -180,7 +230,10 @@ impl Chart for DeltaShare {
             ),
             &self.sides.footer(&format!(
                 "Lines show the median difference; bands the 50 % and 90 % intervals{}",
-                unchanged_note(&self.unchanged)
+                unchanged_note(
+                    &self.unchanged,
+                    &self.origins.iter().chain(&self.vendors).collect::<Vec<_>>()
+                )
             )),
         )?;
         let panels: Vec<(&str, &[BandSeries])> = [
@@ -223,19 +276,22 @@ impl Chart for DeltaShare {
     }
 }
 
-/// Whether every value of every series is exactly zero.
-fn nothing_changes(series: &[&BandSeries]) -> bool {
-    series.iter().flat_map(|s| &s.points).all(|(_, q)| {
-        [q.p5, q.p25, q.p50, q.p75, q.p95]
-            .iter()
-            .all(|v| *v == 0.0 || v.is_nan())
-    })
+/// Whether every quantile of every series is zero (or missing).
+fn quantiles_zero(series: &[&BandSeries]) -> bool {
+    series
+        .iter()
+        .flat_map(|s| &s.points)
+        .all(|(_, q)| q.quantiles_zero())
 }
 
-/// The subtitle, with a note when nothing changes.
+/// The subtitle, with a note when nothing changes, or when every line and
+/// band lies at zero although some trials change.
 fn subtitle(text: String, series: &[&BandSeries]) -> String {
-    if nothing_changes(series) {
+    let points = || series.iter().flat_map(|s| &s.points);
+    if points().all(|(_, q)| q.never_changes()) {
         text + " \u{2014} no change in any trial or month"
+    } else if quantiles_zero(series) {
+        text + " \u{2014} medians and 90 % bands 0 in every month"
     } else {
         text
     }
@@ -244,7 +300,7 @@ fn subtitle(text: String, series: &[&BandSeries]) -> String {
 /// A value axis covering every band of `series` and zero (centred on zero
 /// when nothing changes).
 fn shared_axis(series: &[&BandSeries], target: usize) -> super::style::NumAxis {
-    if nothing_changes(series) {
+    if quantiles_zero(series) {
         return nice_axis(-1.0, 1.0, target);
     }
     let mut lo = 0.0f64;
@@ -274,7 +330,7 @@ impl DeltaRevenue {
         if let Some(rev) = ts.metric("revenue_usd") {
             for (entity, series) in rev.iter().filter(|(e, _)| *e != "total") {
                 let s = BandSeries::new(entity, entity.clone(), series, 1e-9);
-                vendors.push((s, all_zero(series)));
+                vendors.push((s, never_changes(series)));
             }
         }
         let mut fees = Vec::new();
@@ -282,16 +338,16 @@ impl DeltaRevenue {
             for (origin, series) in fee {
                 let mut s = BandSeries::new(origin, format!("{origin} export fee"), series, 1e-9);
                 s.dashed = true;
-                fees.push((s, all_zero(series)));
+                fees.push((s, never_changes(series)));
             }
         }
         // Fees are kept apart so they are listed after the vendors.
-        let everything_zero = vendors.iter().chain(&fees).all(|(_, zero)| *zero);
+        let everything_same = vendors.iter().chain(&fees).all(|(_, same)| *same);
         let mut unchanged = Vec::new();
         let mut keep = |group: Vec<(BandSeries, bool)>| -> Vec<BandSeries> {
             let mut kept = Vec::new();
-            for (s, zero) in group {
-                if zero && !everything_zero {
+            for (s, same) in group {
+                if same && !everything_same {
                     unchanged.push(s.label);
                 } else {
                     kept.push(s);
@@ -335,7 +391,7 @@ impl Chart for DeltaRevenue {
             ),
             &self.sides.footer(&format!(
                 "Lines show the median difference; shaded bands the 90 % interval{}",
-                unchanged_note(&self.unchanged)
+                unchanged_note(&self.unchanged, &self.series.iter().collect::<Vec<_>>())
             )),
         )?;
         let body = body.margin(0, 0, PAGE_MARGIN - 10, PAGE_MARGIN - 20);
@@ -407,12 +463,13 @@ impl BarPanel {
                     .collect()
             })
             .collect();
-        // Entities without any change in any alternative are left out (the
-        // caption says so), unless that would leave nothing.
+        // Entities that tie in every trial of every alternative are left out
+        // (the footer says so), unless that would leave nothing. Zero
+        // quantiles are not enough: a change in a few trials leaves them 0.
         let changes = |j: usize| {
             values
                 .iter()
-                .any(|row| row[j].is_some_and(|q| [q.p5, q.p50, q.p95].iter().any(|v| *v != 0.0)))
+                .any(|row| row[j].is_some_and(|q| !q.never_changes()))
         };
         let keep: Vec<usize> = {
             let k: Vec<usize> = (0..entities.len()).filter(|&j| changes(j)).collect();
@@ -581,29 +638,55 @@ impl HorizonDeltas {
         let half = band * 0.36;
         let clamp = |v: f64| v.clamp(x.lo, x.hi);
         let no_change_style = font(18.0, MUTED);
+        let (xr, _) = chart.plotting_area().get_pixel_range();
+        let (bx, by) = plot_area.get_base_pixel();
         for (s, row) in panel.values.iter().enumerate() {
             let centre = (n - 1 - s) as f64;
-            let unchanged = row.iter().all(|q| {
-                q.is_none_or(|q| [q.p5, q.p50, q.p95].iter().all(|v| *v == 0.0 || v.is_nan()))
-            });
-            if unchanged {
-                // Say so, rather than leave an empty row.
+            // Where the dots would all sit at zero, say what the row holds
+            // instead of leaving it blank-looking.
+            if let Some(lines) = row_note(row) {
                 let (px, py) = chart.backend_coord(&(0.0, centre));
-                let (bx, by) = plot_area.get_base_pixel();
-                // Beside the zero line, on the side with more room.
-                let (xr, _) = chart.plotting_area().get_pixel_range();
-                let (dx, anchor) = if px - xr.start > xr.end - px {
-                    (-12, HPos::Right)
+                // Beside the zero line, on the side with more room; one line
+                // if it fits, else one line per part.
+                let (room, dx, anchor) = if px - xr.start > xr.end - px {
+                    (px - xr.start, -14, HPos::Right)
                 } else {
-                    (12, HPos::Left)
+                    (xr.end - px, 14, HPos::Left)
                 };
-                draw_text(
-                    plot_area,
-                    "no change in any trial",
-                    (px - bx + dx, py - by),
-                    &no_change_style,
-                    (anchor, VPos::Center),
-                )?;
+                let widest = |lines: &[String], style: &TextStyle| {
+                    lines
+                        .iter()
+                        .map(|l| text_width(plot_area, l, style) as i32 + 20)
+                        .max()
+                        .unwrap_or(0)
+                };
+                let one = vec![lines.join(" ")];
+                let lines = if widest(&one, &no_change_style) <= room {
+                    one
+                } else {
+                    lines
+                };
+                // Narrow panels: a smaller font rather than text over the edge.
+                let mut size = 18.0;
+                let mut style = no_change_style.clone();
+                while size > 13.0 && widest(&lines, &style) > room {
+                    size -= 1.0;
+                    style = font(size, MUTED);
+                }
+                let step = (size * 1.25) as i32;
+                let first = py - by - step * (lines.len() as i32 - 1) / 2;
+                for (i, line) in lines.iter().enumerate() {
+                    draw_text(
+                        plot_area,
+                        line,
+                        (px - bx + dx, first + step * i as i32),
+                        &style,
+                        (anchor, VPos::Center),
+                    )?;
+                }
+            }
+            // Every trial tied: the note says it all.
+            if row.iter().flatten().all(|q| q.never_changes()) {
                 continue;
             }
             for (j, (q, (_, colour))) in row.iter().zip(&panel.entities).enumerate() {
@@ -627,6 +710,51 @@ impl HorizonDeltas {
     }
 }
 
+/// The note for an alternative's row whose medians and 90 % intervals are
+/// all zero (parts to print on one line or one per line), or `None` when
+/// the row shows a change. "No change in any trial" only when every trial
+/// tied, as `p_alt_higher` = `p_alt_lower` = 0 proves.
+fn row_note(row: &[Option<Quantiles>]) -> Option<Vec<String>> {
+    let present: Vec<&Quantiles> = row.iter().flatten().collect();
+    if present.is_empty() {
+        return Some(vec!["no data".into()]);
+    }
+    let zero = |q: &&Quantiles| [q.p5, q.p50, q.p95].iter().all(|v| *v == 0.0 || v.is_nan());
+    if !present.iter().all(zero) {
+        return None;
+    }
+    if present.iter().all(|q| q.never_changes()) {
+        return Some(vec!["no change in any trial".into()]);
+    }
+    let one = present.len() == 1;
+    let head = if one {
+        "median and 90 % interval 0;"
+    } else {
+        "medians and 90 % intervals 0;"
+    };
+    let (hi, lo) = (
+        max_finite(present.iter().map(|q| q.p_higher)),
+        max_finite(present.iter().map(|q| q.p_lower)),
+    );
+    // Over several entities, the largest shares ("≤"), to stay short.
+    let upto = if one { "" } else { "\u{2264} " };
+    let trials = match (hi, lo) {
+        (Some(hi), Some(lo)) if hi > 0.0 && lo > 0.0 => format!(
+            "higher in {upto}{} of trials, lower in {upto}{}",
+            percent(hi),
+            percent(lo)
+        ),
+        (Some(hi), Some(_)) if hi > 0.0 => {
+            format!("higher in {upto}{} of trials, never lower", percent(hi))
+        }
+        (Some(_), Some(lo)) if lo > 0.0 => {
+            format!("lower in {upto}{} of trials, never higher", percent(lo))
+        }
+        _ => return Some(vec![head.trim_end_matches(';').into()]),
+    };
+    Some(vec![head.into(), trials])
+}
+
 /// Draws `horizon_deltas.*` in `dir` from `dir/deltas_summary.csv`.
 pub fn draw_horizon_deltas_chart(
     dir: &Path,
@@ -647,6 +775,16 @@ pub fn draw_horizon_deltas_chart(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SVG's text elements joined by spaces, so that a phrase wrapped
+    /// onto two lines still reads as one.
+    fn svg_text(svg: &str) -> String {
+        svg.split("</text>")
+            .filter_map(|chunk| chunk.rsplit_once('>').map(|(_, t)| t.trim()))
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 
     const HEADER: &str =
         "scenario,base,month,metric,entity,mean,sd,p5,p25,p50,p75,p95,p_alt_higher,p_alt_lower\n";
@@ -675,7 +813,7 @@ mod tests {
         let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
         assert_eq!(out.len(), 2);
         for p in out {
-            let svg = std::fs::read_to_string(p).unwrap();
+            let svg = svg_text(&std::fs::read_to_string(p).unwrap());
             assert!(svg.contains("no change in any trial or month"));
             assert!(svg.contains("\u{201c}alt\u{201d} minus \u{201c}base\u{201d}"));
         }
@@ -692,9 +830,102 @@ mod tests {
         std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
         let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
         assert_eq!(out, vec![dir.path().join("delta_revenue.svg")]);
-        let svg = std::fs::read_to_string(&out[0]).unwrap();
-        assert!(svg.contains("unchanged in every trial, not drawn: Cambricon"));
+        let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
+        assert!(svg.contains("unchanged in every trial and month, not drawn: Cambricon"));
         assert!(svg.contains("$ B / month"));
+    }
+
+    #[test]
+    fn zero_band_with_rare_changes_is_drawn_not_called_unchanged() {
+        // Quantiles all 0 in every month, but 3 % of trials lower in one
+        // month: the old test on quantiles alone hid it as "unchanged".
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = HEADER.to_string();
+        for (m, lower) in [("2026-01", "0"), ("2026-02", "0.03")] {
+            s += &format!("alt,base,{m},revenue_usd,Nvidia,-1e9,0,-2e9,-1e9,-1e9,-5e8,0,0,0.9\n");
+            s += &format!("alt,base,{m},revenue_usd,Cambricon,-1e6,1e7,0,0,0,0,0,0,{lower}\n");
+            s += &format!("alt,base,{m},revenue_usd,Hygon,0,0,0,0,0,0,0,0,0\n");
+        }
+        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
+        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
+        let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
+        assert!(svg.contains("not drawn: Hygon"), "{svg}");
+        assert!(!svg.contains("not drawn: Cambricon"));
+        assert!(svg.contains("Cambricon (up to 3.0 % of trials a month)"));
+        assert!(!svg.contains("no change in any trial"));
+    }
+
+    #[test]
+    fn all_zero_bands_with_rare_changes_are_not_no_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = HEADER.to_string();
+        for m in ["2026-01", "2026-02"] {
+            s += &format!("alt,base,{m},revenue_usd,Nvidia,-1e6,1e7,0,0,0,0,0,0.01,0.02\n");
+        }
+        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
+        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
+        let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
+        assert!(!svg.contains("no change in any trial"), "{svg}");
+        assert!(svg.contains("medians and 90 % bands 0 in every month"));
+    }
+
+    /// A horizon summary with one alternative per given row.
+    fn horizon_svg(rows: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("deltas_summary.csv"),
+            format!(
+                "scenario,base,metric,entity,mean,sd,p5,p25,p50,p75,p95,p_alt_higher,p_alt_lower\n{rows}"
+            ),
+        )
+        .unwrap();
+        let out = draw_horizon_deltas_chart(dir.path(), &[ChartFormat::Svg]).unwrap();
+        svg_text(&std::fs::read_to_string(&out[0]).unwrap())
+    }
+
+    #[test]
+    fn horizon_zero_quantiles_with_changes_are_not_no_change() {
+        // The domestic-mandate export fee: every quantile 0, 2.6 % lower.
+        let svg = horizon_svg(
+            "alt,base,total_export_fee_usd,US,-1.3e6,2.1e7,0,0,0,0,0,0,0.026\n\
+             other,base,total_export_fee_usd,US,-1e9,1e9,-3e9,-1e9,-1e8,0,0,0,0.6\n",
+        );
+        assert!(!svg.contains("no change in any trial"), "{svg}");
+        assert!(svg.contains("median and 90 % interval 0"));
+        assert!(svg.contains("lower in 2.6 % of trials, never higher"));
+    }
+
+    #[test]
+    fn horizon_ties_in_every_trial_say_no_change() {
+        let svg = horizon_svg(
+            "alt,base,total_export_fee_usd,US,0,0,0,0,0,0,0,0,0\n\
+             other,base,total_export_fee_usd,US,-1e9,1e9,-3e9,-1e9,-1e8,0,0,0,0.6\n",
+        );
+        assert!(svg.contains("no change in any trial"), "{svg}");
+    }
+
+    #[test]
+    fn a_long_footer_wraps_instead_of_being_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = HEADER.to_string();
+        let names: Vec<String> = (1..=12).map(|i| format!("Vendor-number-{i}")).collect();
+        for m in ["2026-01", "2026-02"] {
+            s += &format!("alt,base,{m},revenue_usd,Nvidia,-1e9,0,-2e9,-1e9,-1e9,-5e8,0,0,0.9\n");
+            for n in &names {
+                s += &format!("alt,base,{m},revenue_usd,{n},0,0,0,0,0,0,0,0,0\n");
+            }
+        }
+        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
+        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
+        let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
+        assert!(!svg.contains('\u{2026}'), "{svg}");
+        let mut sorted = names.clone();
+        sorted.sort();
+        let note = format!(
+            "shaded bands the 90 % interval; unchanged in every trial and month, not drawn: {}.",
+            sorted.join(", ")
+        );
+        assert!(svg.contains(&note), "{svg}");
     }
 
     #[test]

@@ -22,6 +22,11 @@ pub(crate) struct Quantiles {
     pub p50: f64,
     pub p75: f64,
     pub p95: f64,
+    /// Share of trials with a positive / negative difference
+    /// (`p_alt_higher` / `p_alt_lower`; NaN where the file has no such
+    /// column). Unlike the quantiles these see changes in a few trials.
+    pub p_higher: f64,
+    pub p_lower: f64,
 }
 
 impl Quantiles {
@@ -33,7 +38,24 @@ impl Quantiles {
             p50: self.p50 * k,
             p75: self.p75 * k,
             p95: self.p95 * k,
+            // Shares of trials have no unit.
+            p_higher: self.p_higher,
+            p_lower: self.p_lower,
         }
+    }
+
+    /// Whether p5, p25, p50, p75 and p95 are all zero (or missing).
+    pub(crate) fn quantiles_zero(&self) -> bool {
+        [self.p5, self.p25, self.p50, self.p75, self.p95]
+            .iter()
+            .all(|v| *v == 0.0 || v.is_nan())
+    }
+
+    /// Whether the data prove that every trial tied (difference exactly 0):
+    /// only `p_alt_higher` = `p_alt_lower` = 0 does; zero quantiles do not,
+    /// since a change in under 5 % of trials leaves them all at 0.
+    pub(crate) fn never_changes(&self) -> bool {
+        self.p_higher == 0.0 && self.p_lower == 0.0
     }
 
     /// The p5–p95 interval, if both ends are finite (ordered low, high).
@@ -97,6 +119,8 @@ impl Columns {
             p50: cell("p50"),
             p75: cell("p75"),
             p95: cell("p95"),
+            p_higher: cell("p_alt_higher"),
+            p_lower: cell("p_alt_lower"),
         }
     }
 }

@@ -539,19 +539,62 @@ pub(crate) fn page<DB: DrawingBackend>(
         (HPos::Left, VPos::Top),
     )?;
 
+    // Long notes wrap (the body gives up the room) rather than lose their end.
     let foot_style = font(17.0, MUTED);
-    let footer = ellipsize(root, footer, &foot_style, max_w);
-    draw_text(
-        root,
-        &footer,
-        (PAGE_MARGIN, h as i32 - FOOTER_H as i32 / 2),
-        &foot_style,
-        (HPos::Left, VPos::Center),
-    )?;
+    let lines = wrap(root, footer, &foot_style, max_w, FOOTER_MAX_LINES);
+    let extra = FOOTER_LINE_H * (lines.len().max(1) as u32 - 1);
+    let first = h as i32 - FOOTER_H as i32 / 2 - extra as i32;
+    for (i, line) in lines.iter().enumerate() {
+        draw_text(
+            root,
+            line,
+            (PAGE_MARGIN, first + (FOOTER_LINE_H as usize * i) as i32),
+            &foot_style,
+            (HPos::Left, VPos::Center),
+        )?;
+    }
 
     let (_, body) = root.split_vertically(HEADER_H);
-    let (body, _) = body.split_vertically(h.saturating_sub(HEADER_H + FOOTER_H));
+    let (body, _) = body.split_vertically(h.saturating_sub(HEADER_H + FOOTER_H + extra));
     Ok(body)
+}
+
+/// Footer lines at most; a longer note gets an ellipsis on the last.
+const FOOTER_MAX_LINES: usize = 3;
+/// Distance between footer lines (17 px text).
+const FOOTER_LINE_H: u32 = 22;
+
+/// Breaks `text` at spaces into lines of at most `max_w` pixels, at most
+/// `max_lines` of them (the last then ellipsized); a word wider than a line
+/// is ellipsized.
+pub(crate) fn wrap<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    style: &TextStyle,
+    max_w: u32,
+    max_lines: usize,
+) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut words = text.split(' ').filter(|w| !w.is_empty()).peekable();
+    while let Some(word) = words.next() {
+        if lines.len() + 1 == max_lines.max(1) {
+            // The last allowed line takes the rest.
+            let rest: Vec<&str> = std::iter::once(word).chain(words.by_ref()).collect();
+            lines.push(ellipsize(area, &rest.join(" "), style, max_w));
+            break;
+        }
+        let mut line = word.to_string();
+        while let Some(next) = words.peek() {
+            let candidate = format!("{line} {next}");
+            if text_width(area, &candidate, style) > max_w {
+                break;
+            }
+            line = candidate;
+            words.next();
+        }
+        lines.push(ellipsize(area, &line, style, max_w));
+    }
+    lines
 }
 
 // ---------------------------------------------------------------------------

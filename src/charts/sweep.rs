@@ -104,6 +104,8 @@ impl SweepData {
                     p50: q(&rec, "p50"),
                     p75: q(&rec, "p75"),
                     p95: q(&rec, "p95"),
+                    p_higher: f64::NAN,
+                    p_lower: f64::NAN,
                 },
             );
         }
