@@ -2,8 +2,9 @@
 //!
 //! One row per input, strongest on top: a bar from the outcome's overall
 //! mean (or median, as `sensitivity.csv`'s `swing` column says) to its mean
-//! over the trials where the input is in its lowest decile (light) and one to
-//! its mean where the input is in its highest decile (dark); the Spearman
+//! over the trials where the input is at or below its 10th percentile (light)
+//! and one to its mean where it is at or above its 90th (dark), ties
+//! included, so a group may exceed 10 % of the trials; the Spearman
 //! correlation is written at the right.
 
 use std::path::{Path, PathBuf};
@@ -21,9 +22,9 @@ use super::style::{
 use super::units::{describe, display_unit};
 use super::{ChartError, ChartFormat};
 
-/// Bar colour: the input in its lowest decile.
+/// Bar colour: the input at or below its 10th percentile.
 const LOW: RGBColor = RGBColor(0x9E, 0xC3, 0xE6);
-/// Bar colour: the input in its highest decile.
+/// Bar colour: the input at or above its 90th percentile.
 const HIGH: RGBColor = RGBColor(0x1F, 0x4E, 0x8C);
 
 /// A colour mixed two parts in three with white: an input whose effect is
@@ -210,11 +211,19 @@ impl Chart for Tornado {
             root,
             &self.title,
             &format!(
-                "What drives the {}: {} with each input at its lowest and highest 10 %",
+                "What drives the {}: {} with each input at its 10th and 90th percentile",
                 self.subject(),
                 self.statistic
             ),
-            &format!("{source} \u{3c1}: Spearman rank correlation{faint}{more}."),
+            // The groups are not "10 % of trials": ties at a percentile
+            // (a shock that never fires counts as the month after the
+            // horizon) all join them, often making them far larger.
+            &format!(
+                "{source} Groups: trials with the input at or below its 10th percentile, \
+                 at or above its 90th, ties included (a shock that never fires counts as \
+                 firing after the horizon), so a group may hold far more than 10 % of trials; \
+                 sizes in sensitivity.csv. \u{3c1}: Spearman rank correlation{faint}{more}."
+            ),
         )?;
         let body = body.margin(0, 0, PAGE_MARGIN - 10, PAGE_MARGIN);
         let (w, h) = body.dim_in_pixel();
@@ -224,8 +233,8 @@ impl Chart for Tornado {
         let (legend, plot_area) = body.split_vertically(legend_h);
         let style = font(20.0, TEXT);
         let items = [
-            (LOW, "input in its lowest 10 % of trials"),
-            (HIGH, "input in its highest 10 % of trials"),
+            (LOW, "input at or below its 10th percentile"),
+            (HIGH, "input at or above its 90th percentile"),
         ];
         let mut x = 0i32;
         for (colour, label) in items {
@@ -418,6 +427,11 @@ mod tests {
         let svg = std::fs::read_to_string(&out[0]).unwrap();
         assert!(svg.contains("shock.a.month") && svg.contains("% of compute"));
         assert!(svg.contains("+0.50"));
+        // The groups are percentile cut-offs with ties, not 10 % of trials.
+        assert!(!svg.contains("lowest 10 %") && !svg.contains("highest 10 %"));
+        assert!(svg.contains("input at or below its 10th percentile"));
+        assert!(svg.contains("input at or above its 90th percentile"));
+        assert!(svg.contains("ties included"));
     }
 
     #[test]
