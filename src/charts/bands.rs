@@ -11,12 +11,14 @@ use super::read::{Quantiles, Series};
 use super::render::DrawErr;
 use super::style::{
     ALPHA_50, ALPHA_90, AXIS, AxisLabels, GRID, LegendItem, MUTED, MonthAxis, MonthIndex, NumAxis,
-    Swatch, TEXT, Ticked, bold, draw_axis_labels, draw_legend, draw_text, entity_colour, font,
-    legend_height, mean_finite, nice_axis, text_width,
+    Swatch, TEXT, Ticked, bold, draw_axis_labels, draw_legend, draw_text, entity_colour,
+    entity_rank, font, legend_height, nice_axis, text_width,
 };
 
 /// One entity's series, already in display units.
 pub(crate) struct BandSeries {
+    /// The entity, for the fixed order; `label` may add to it ("US export fee").
+    pub entity: String,
     pub label: String,
     pub colour: RGBColor,
     pub points: Vec<(f64, Quantiles)>,
@@ -30,6 +32,7 @@ impl BandSeries {
     /// Converts `series` into display units (`scale`), in the colour of `entity`.
     pub(crate) fn new(entity: &str, label: String, series: &Series, scale: f64) -> Self {
         BandSeries {
+            entity: entity.to_string(),
             label,
             colour: entity_colour(entity),
             points: series
@@ -48,11 +51,6 @@ impl BandSeries {
             .any(|(_, q)| q.p50.is_finite() || q.band90().is_some() || q.band50().is_some())
     }
 
-    /// Mean median, for ordering the legend largest first.
-    pub(crate) fn weight(&self) -> f64 {
-        mean_finite(self.points.iter().map(|(_, q)| q.p50))
-    }
-
     fn legend_item(&self) -> LegendItem {
         LegendItem {
             label: self.label.clone(),
@@ -65,12 +63,13 @@ impl BandSeries {
     }
 }
 
-/// Sorts series largest first (ties by label) and drops empty ones.
+/// Puts series in the fixed entity order ([`entity_rank`], ties by label)
+/// and drops empty ones.
 pub(crate) fn order_series(mut series: Vec<BandSeries>) -> Vec<BandSeries> {
     series.retain(BandSeries::has_data);
     series.sort_by(|a, b| {
-        b.weight()
-            .total_cmp(&a.weight())
+        entity_rank(&a.entity)
+            .cmp(&entity_rank(&b.entity))
             .then_with(|| a.label.cmp(&b.label))
     });
     series
@@ -263,4 +262,47 @@ fn draw_band<DB: DrawingBackend>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(entity: &str, p50: f64) -> BandSeries {
+        let q = Quantiles {
+            p5: p50,
+            p25: p50,
+            p50,
+            p75: p50,
+            p95: p50,
+            p_higher: f64::NAN,
+            p_lower: f64::NAN,
+        };
+        let s: Series = [(0, q), (1, q)].into_iter().collect();
+        BandSeries::new(entity, entity.to_string(), &s, 1.0)
+    }
+
+    #[test]
+    fn order_is_fixed_not_by_size() {
+        let labels = |v: Vec<BandSeries>| -> Vec<String> {
+            order_series(v).into_iter().map(|s| s.label).collect()
+        };
+        // Whichever is larger, the same order (baseline vs no-controls).
+        for (us, cn) in [(0.1, 0.9), (0.9, 0.1)] {
+            assert_eq!(
+                labels(vec![series("CN", cn), series("US", us)]),
+                ["US", "CN"]
+            );
+        }
+        assert_eq!(
+            labels(vec![
+                series("Other-CN-vendors", 5.0),
+                series("Zeta", 0.0),
+                series("Cambricon", -1.0),
+                series("Huawei", 9.0),
+                series("Nvidia", 0.0),
+            ]),
+            ["Nvidia", "Huawei", "Cambricon", "Zeta", "Other-CN-vendors"]
+        );
+    }
 }

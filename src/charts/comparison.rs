@@ -159,7 +159,7 @@ impl Chart for ComparisonChart {
             root,
             "Scenario comparison",
             "medians with 90 % intervals",
-            "Source: tradeflow Monte Carlo simulation. Dots show the median across runs; \
+            "Source: tradeflow Monte Carlo simulation. Dots show the median across trials; \
              whiskers the 5th to 95th percentile.",
         )?;
         let body = body.margin(0, 0, PAGE_MARGIN - 10, PAGE_MARGIN - 10);

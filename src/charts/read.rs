@@ -11,7 +11,7 @@ use std::io::ErrorKind;
 use std::path::Path;
 
 use super::ChartError;
-use super::style::{MonthIndex, parse_month};
+use super::style::{MonthIndex, entity_rank, parse_month};
 
 /// The quantiles of one (month, metric, entity) or (scenario, metric, entity)
 /// cell. Missing or unparsable values are NaN.
@@ -307,7 +307,8 @@ impl Comparison {
         Ok(out)
     }
 
-    /// Entities of `metric` in order of first appearance.
+    /// Entities of `metric` in the fixed order of [`entity_rank`] (the same
+    /// in every chart, whatever order a scenario lists them in).
     pub(crate) fn entities(&self, metric: &str) -> Vec<String> {
         let mut seen = Vec::<String>::new();
         for r in self.rows.iter().filter(|r| r.metric == metric) {
@@ -315,6 +316,7 @@ impl Comparison {
                 seen.push(r.entity.clone());
             }
         }
+        seen.sort_by_cached_key(|e| entity_rank(e));
         seen
     }
 
@@ -392,12 +394,22 @@ mod tests {
             "scenario,metric,entity,mean,sd,p5,p25,p50,p75,p95\n\
              zeta,total_units,H20,1,0,1,1,1,1,1\n\
              alpha,total_units,H20,2,0,2,2,2,2,2\n\
-             zeta,total_units,B30A,3,0,3,3,3,3,3\n",
+             zeta,total_units,B30A,3,0,3,3,3,3,3\n\
+             zeta,share,CN,1,0,1,1,1,1,1\n\
+             zeta,share,Other,1,0,1,1,1,1,1\n\
+             zeta,share,US,1,0,1,1,1,1,1\n\
+             zeta,share,Cambricon,1,0,1,1,1,1,1\n\
+             zeta,share,Nvidia,1,0,1,1,1,1,1\n",
         )
         .unwrap();
         let c = Comparison::read(&p).unwrap();
         assert_eq!(c.scenarios, ["zeta", "alpha"]);
-        assert_eq!(c.entities("total_units"), ["H20", "B30A"]);
+        // Entities in the fixed order, not the file's.
+        assert_eq!(c.entities("total_units"), ["B30A", "H20"]);
         assert_eq!(c.get(1, "total_units", "H20").unwrap().p50, 2.0);
+        assert_eq!(
+            c.entities("share"),
+            ["Nvidia", "Cambricon", "Other", "US", "CN"]
+        );
     }
 }

@@ -120,6 +120,32 @@ pub(crate) fn entity_colour(name: &str) -> RGBColor {
     }
 }
 
+/// Sort key giving every chart and scenario the same entity order, by the
+/// rule that fixes the colours: the named vendors in the order of
+/// [`entity_colour`]'s map, then other vendors alphabetically, then residual
+/// groups ("Other CN vendors"), then the origins US and CN, then aggregates.
+/// (Ordering by size made the legend change from one scenario to the next.)
+pub(crate) fn entity_rank(name: &str) -> (u8, String) {
+    let key = normalise(name);
+    let rank = match key.as_str() {
+        "nvidia" => 0,
+        "huawei" | "huaweiascend" | "ascend" | "hisilicon" => 1,
+        "cambricon" => 2,
+        "hygon" => 3,
+        "amd" => 4,
+        "biren" => 5,
+        "metax" => 6,
+        "moorethreads" | "moorethread" | "mthreads" => 7,
+        "alibaba" | "thead" | "alibabathead" => 8,
+        "us" | "usa" => 11,
+        "cn" | "china" | "prc" => 12,
+        "market" | "total" | "" => 13,
+        k if k.starts_with("other") || k == "rest" => 10,
+        _ => 9,
+    };
+    (rank, key)
+}
+
 // ---------------------------------------------------------------------------
 // Fonts
 
@@ -321,7 +347,7 @@ impl NumAxis {
 
 /// "12345.5" → "12,345.5" (only for numbers of five or more integer digits,
 /// where grouping actually helps reading).
-fn group_thousands(s: &str) -> String {
+pub(crate) fn group_thousands(s: &str) -> String {
     let (sign, rest) = s.strip_prefix('-').map_or(("", s), |r| ("-", r));
     let (int, frac) = rest
         .split_once('.')
@@ -732,19 +758,6 @@ fn draw_swatch<DB: DrawingBackend>(
         }
     }
     Ok(())
-}
-
-/// Mean of the finite values, used to order entities largest first so the
-/// legend reads in order of importance.
-pub(crate) fn mean_finite(values: impl Iterator<Item = f64>) -> f64 {
-    let (sum, n) = values
-        .filter(|v| v.is_finite())
-        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    if n == 0 {
-        f64::NEG_INFINITY
-    } else {
-        sum / n as f64
-    }
 }
 
 #[cfg(test)]

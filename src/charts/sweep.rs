@@ -16,7 +16,8 @@ use super::read::{Manifest, Quantiles};
 use super::render::{Chart, DrawErr, write_chart};
 use super::style::{
     ALPHA_50, ALPHA_90, AXIS, AxisLabels, GRID, MUTED, NumAxis, PAGE_MARGIN, TEXT, Ticked,
-    draw_axis_labels, draw_text, ellipsize, entity_colour, font, nice_axis, page, text_width,
+    draw_axis_labels, draw_text, ellipsize, entity_colour, font, group_thousands, nice_axis, page,
+    text_width,
 };
 use super::units::{describe, display_unit};
 use super::{ChartError, ChartFormat};
@@ -552,7 +553,7 @@ fn scale_label(v: f64, axis: &NumAxis) -> String {
     {
         "0".into()
     } else {
-        s
+        group_thousands(&s)
     }
 }
 
@@ -605,7 +606,7 @@ pub fn draw_sweep_charts(dir: &Path, formats: &[ChartFormat]) -> Result<Vec<Path
                 .filter_map(|(i, label)| {
                     let q = data.cells.get(&(metric.clone(), entity.clone(), vec![i]))?;
                     let x = numeric.as_ref().map_or(i as f64, |v| v[i]);
-                    Some((x, label.clone(), q.scaled(k)))
+                    Some((x, group_thousands(label), q.scaled(k)))
                 })
                 .collect();
             if points.is_empty() {
@@ -651,8 +652,9 @@ pub fn draw_sweep_charts(dir: &Path, formats: &[ChartFormat]) -> Result<Vec<Path
                 x_title: data.axes[0].clone(),
                 y_title: data.axes[1].clone(),
                 unit: unit.to_string(),
-                x_labels: data.values[0].clone(),
-                y_labels: data.values[1].clone(),
+                // Grouped like the line chart's numeric ticks ("10,000").
+                x_labels: data.values[0].iter().map(|v| group_thousands(v)).collect(),
+                y_labels: data.values[1].iter().map(|v| group_thousands(v)).collect(),
                 medians,
             };
             written.extend(write_chart(
@@ -733,6 +735,36 @@ mod tests {
         );
         let text = std::fs::read_to_string(&out[0]).unwrap();
         assert!(text.contains("Median revenue over the horizon of Nvidia"));
+    }
+
+    #[test]
+    fn heatmap_values_are_grouped_like_the_line_chart_ticks() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = "point,a,b,metric,entity,mean,sd,p5,p25,p50,p75,p95\n".to_string();
+        for (i, (a, b)) in [
+            ("10000", "0"),
+            ("10000", "0.5"),
+            ("20000", "0"),
+            ("20000", "0.5"),
+        ]
+        .iter()
+        .enumerate()
+        {
+            s += &format!("{i},{a},{b},total_revenue_usd,Nvidia,1,0,1,1,{i}e9,1,1\n");
+        }
+        std::fs::write(dir.path().join("sweep.csv"), s).unwrap();
+        std::fs::write(
+            dir.path().join("manifest.json"),
+            r#"{"scenario":{"name":"b"},"metrics":["total_revenue_usd:Nvidia"]}"#,
+        )
+        .unwrap();
+        let out = draw_sweep_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
+        let text = std::fs::read_to_string(&out[0]).unwrap();
+        assert!(
+            text.contains("\n10,000\n") && text.contains("\n20,000\n"),
+            "{text}"
+        );
+        assert!(!text.contains("\n10000\n"));
     }
 
     #[test]
