@@ -156,6 +156,12 @@ pub(crate) fn draw_panel<DB: DrawingBackend>(
     let y_label_w = label_w + 58;
 
     let (x, y) = (panel.x, panel.y);
+    // A little room beyond an axis end at exactly 0, so that a median of 0
+    // (Nvidia's revenue in most baseline trials) is drawn whole above the
+    // axis line rather than half hidden under it; the ticks stay put.
+    let pad = 0.012 * (y.hi - y.lo);
+    let y_lo = if y.lo == 0.0 { y.lo - pad } else { y.lo };
+    let y_hi = if y.hi == 0.0 { y.hi + pad } else { y.hi };
     let mut chart = ChartBuilder::on(&plot_area)
         .margin_top(10)
         .margin_right(28)
@@ -163,7 +169,7 @@ pub(crate) fn draw_panel<DB: DrawingBackend>(
         .y_label_area_size(y_label_w)
         .build_cartesian_2d(
             Ticked::new(x.lo, x.hi, &x.ticks),
-            Ticked::new(y.lo, y.hi, &y.ticks),
+            Ticked::new(y_lo, y_hi, &y.ticks),
         )?;
 
     let hidden = tick_style.color(&TRANSPARENT);
