@@ -266,6 +266,8 @@ const CASES: &[Case] = &[
         expect: &[
             "segment `share` must be in [0, 1], found 1.55",
             "bad.toml:22:9",
+            // Just above 1 is a slip of the fraction, not a percentage.
+            "help: shares and rates are fractions: at most 1",
         ],
     },
     Case {
@@ -294,6 +296,7 @@ const CASES: &[Case] = &[
         expect: &[
             "`approval_rate` must be in [0, 1], found 1.2",
             "bad.toml:106:17",
+            "help: shares and rates are fractions: at most 1",
         ],
     },
     Case {
