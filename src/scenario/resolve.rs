@@ -143,7 +143,7 @@ fn fraction_help(x: f64) -> Option<String> {
 
 /// `x / 100` written by moving the decimal point of `x`'s shortest text, so
 /// that no float noise shows (1.4 / 100 is 0.013999999999999999).
-fn percent_as_fraction(x: f64) -> String {
+pub(super) fn percent_as_fraction(x: f64) -> String {
     let text = fmt_num(x);
     if x < 0.0 || text.contains(['e', 'E']) {
         return fmt_num(x / 100.0);

@@ -854,6 +854,33 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "a percentage without quotes",
+        edits: &[("revenue_fee = 0.25", "revenue_fee = 25%")],
+        expect: &[
+            "invalid TOML",
+            "bad.toml:107:15",
+            "help: write a plain number, without quotes, currency or separators: revenue_fee = 0.25",
+        ],
+    },
+    Case {
+        name: "a comma between thousands",
+        edits: &[("quota = 50000 ", "quota = 50,000")],
+        expect: &[
+            "invalid TOML",
+            "bad.toml:105:",
+            "help: TOML numbers have no `,` between thousands: quota = 50000 (or 50_000)",
+        ],
+    },
+    Case {
+        name: "a stray character after a number",
+        edits: &[("revenue_fee = 0.25", "revenue_fee = 0.25x")],
+        expect: &[
+            "invalid TOML",
+            "bad.toml:107:",
+            "help: write a number, e.g. revenue_fee = 0.25",
+        ],
+    },
+    Case {
         name: "a unit after a number",
         edits: &[("ramp_months = 18 ", "ramp_months = \"18 months\" ")],
         expect: &[
