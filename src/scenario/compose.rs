@@ -580,13 +580,25 @@ fn open_parent(
                 })
                 .unwrap_or_default();
             let wanted = path.file_name().and_then(|n| n.to_str()).unwrap_or(target);
-            if let Some(n) = nearest(wanted, names.iter().map(String::as_str)) {
+            if let Some(n) = nearest_file(wanted, &names) {
                 let suggestion = Path::new(target).with_file_name(n);
                 p = p.help(format!("did you mean \"{}\"?", suggestion.display()));
             }
             Err(p)
         }
     }
+}
+
+/// The file of `names` that `wanted` probably misspells. Stems are compared:
+/// the shared `.toml` would make any two short names look alike
+/// (`nope.toml` and `lnorm.toml` are 3 edits apart, as near as `nope` and
+/// `lnorm` are far).
+fn nearest_file<'a>(wanted: &str, names: &'a [String]) -> Option<&'a str> {
+    fn stem(n: &str) -> &str {
+        n.strip_suffix(".toml").unwrap_or(n)
+    }
+    let found = nearest(stem(wanted), names.iter().map(|n| stem(n)))?;
+    names.iter().map(String::as_str).find(|n| stem(n) == found)
 }
 
 fn shift(r: &Range<usize>, by: usize) -> Range<usize> {
@@ -830,4 +842,23 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
 /// Reads and resolves a scenario file (with its `extends` chain).
 pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
     load_scenario_with(path, &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_parent_suggests_only_a_near_file_name() {
+        let names: Vec<String> = ["baseline.toml", "lnorm.toml", "h200-reban.toml"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(nearest_file("basline.toml", &names), Some("baseline.toml"));
+        assert_eq!(
+            nearest_file("h200-rebann.toml", &names),
+            Some("h200-reban.toml")
+        );
+        assert_eq!(nearest_file("nope.toml", &names), None);
+        assert_eq!(nearest_file("x.toml", &names), None);
+    }
 }

@@ -514,6 +514,17 @@ fn every_structural_mistake_of_a_child_and_its_parent_is_reported_at_once() {
 fn composition_mistakes_are_explained() {
     let tmp = tempfile::tempdir().expect("temp dir");
     write(tmp.path(), "parent.toml", PARENT);
+    // A near file, but no suggestion from the far ones.
+    write(tmp.path(), "lnorm.toml", PARENT);
+    let far = "[scenario]\nname = \"c\"\nextends = \"nope.toml\"\n";
+    write(tmp.path(), "c.toml", far);
+    let o = run_cli(tmp.path(), &["check", "c.toml"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("nope.toml") && !err.contains("did you mean"),
+        "{err}"
+    );
     let cases: [(&str, &[&str]); 5] = [
         (
             "[scenario]\nname = \"c\"\nextends = \"parnet.toml\"\n",
