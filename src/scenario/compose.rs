@@ -673,6 +673,7 @@ fn to_error(
                 p.notes.push(format!("applied to {scenario}"));
             }
             errors.push(ScenarioError::Override {
+                option: "--set".into(),
                 arg: src.name.clone(),
                 problems,
             });

@@ -48,6 +48,7 @@ impl Override {
     /// whether the value is valid there, is checked when it is applied.
     pub fn parse(arg: &str) -> Result<Override, ScenarioError> {
         let fail = |p: Problem| ScenarioError::Override {
+            option: "--set".into(),
             arg: arg.to_string(),
             problems: vec![p],
         };
