@@ -556,10 +556,10 @@ fn sweep_in(
     check_stop(stop)?;
     let folder = staged.commit()?;
     let lines = vec![format!(
-        "{}: {} points × {} trials → {}",
+        "{}: {} × {} → {}",
         base.name,
-        points.len(),
-        trials,
+        crate::app::count(points.len(), "point"),
+        crate::app::count(trials, "trial"),
         folder.display()
     )];
     Ok(SweepReport { folder, lines })
