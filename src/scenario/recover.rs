@@ -469,6 +469,26 @@ fn type_problem(
                     src.split('.').next().unwrap_or(src)
                 ));
             }
+            Some(DeValue::Table(t))
+                if (expected == "a number" || expected == "an integer")
+                    && t.iter().any(|(k, _)| k.get_ref() == "dist") =>
+            {
+                // A distribution where the format takes only a constant
+                // (`h100e`, a segment's `share`, a hazard): say so, with the
+                // distribution's centre when it gives one.
+                let centre = ["mode", "mean", "median"].iter().find_map(|c| {
+                    t.iter()
+                        .find(|(k, _)| k.get_ref() == c)
+                        .and_then(|(_, v)| text.get(v.span()))
+                });
+                p = p.help(match centre {
+                    Some(c) => format!(
+                        "`{key}` is a constant, not uncertain: write a plain number, e.g. {key} = {}",
+                        c.trim()
+                    ),
+                    None => format!("`{key}` is a constant, not uncertain: write a plain number"),
+                });
+            }
             Some(DeValue::Float(_)) if expected == "an integer" => {
                 if let Ok(x) = src.parse::<f64>()
                     && x.fract() == 0.0

@@ -881,6 +881,18 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "a distribution for a constant",
+        edits: &[(
+            "h100e = 1.0",
+            "h100e = { dist = \"uniform\", min = 0.5, max = 1 }",
+        )],
+        expect: &[
+            "expected a number, found a table",
+            "bad.toml:59:9",
+            "help: `h100e` is a constant, not uncertain: write a plain number",
+        ],
+    },
+    Case {
         name: "a unit after a number",
         edits: &[("ramp_months = 18 ", "ramp_months = \"18 months\" ")],
         expect: &[
