@@ -283,6 +283,23 @@ fn name_vary(e: AppError, assignments: &[String], vary: &[String]) -> AppError {
                     problems,
                 },
             },
+            // A note in a file naming the point's `--set` (the table it changed).
+            ScenarioError::Invalid {
+                file,
+                text,
+                mut problems,
+            } => {
+                for n in problems.iter_mut().flat_map(|p| p.notes.iter_mut()) {
+                    for a in assignments {
+                        *n = n.replace(&format!("`--set {a}`"), &format!("`--vary {a}`"));
+                    }
+                }
+                ScenarioError::Invalid {
+                    file,
+                    text,
+                    problems,
+                }
+            }
             ScenarioError::Several(all) => ScenarioError::Several(
                 all.into_iter()
                     .map(|e| relabel(e, assignments, vary))
