@@ -302,7 +302,7 @@ fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
 /// The help for a value that starts as a number but is not valid TOML
 /// (`revenue_fee = 25%`, `quota = 50,000`, `approval_rate = 0.7x`), when
 /// the syntax error at `span` lies in such a value of a `key = value` line.
-fn number_slip(text: &str, span: Range<usize>) -> Option<String> {
+pub(super) fn number_slip(text: &str, span: Range<usize>) -> Option<String> {
     let line_start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[line_start..]
         .find('\n')
