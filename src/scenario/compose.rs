@@ -222,6 +222,7 @@ impl ComposedScenario {
                     Err(p) => problems.push(p),
                 }
             }
+            // One place per override; an override not applied changed none.
             places.resize(sources.len() + 1 - self.files.len(), Place::new());
             sources.push(Source {
                 name: o.arg().to_string(),
