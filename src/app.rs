@@ -183,10 +183,20 @@ pub fn check_with(paths: &[PathBuf], overrides: &[Override]) -> Result<String, A
         .join("\n"))
 }
 
+/// `n noun`, the noun plural unless `n` is 1 (`1 trial`, `2 trials`).
+pub(crate) fn count(n: impl std::fmt::Display, noun: &str) -> String {
+    let n = n.to_string();
+    let s = if n == "1" { "" } else { "s" };
+    format!("{n} {noun}{s}")
+}
+
 /// `tradeflow plot DIR`: redraws a results folder's charts (or, for a folder
 /// of several results with `comparison.csv`, the comparison and every
 /// scenario folder's charts).
 pub fn plot(dir: &Path, formats: &[ChartFormat]) -> Result<Vec<PathBuf>, AppError> {
+    if !dir.exists() {
+        return Err(AppError::Usage(format!("{} does not exist", dir.display())));
+    }
     if !dir.is_dir() {
         return Err(AppError::Usage(format!(
             "{} is not a results folder",
@@ -344,10 +354,10 @@ fn run_loaded(
         .zip(&folders)
         .map(|(r, f)| {
             format!(
-                "{}: {} trials × {} months → {}",
+                "{}: {} × {} → {}",
                 r.scenario.name,
-                r.trials,
-                r.scenario.months,
+                count(r.trials, "trial"),
+                count(r.scenario.months, "month"),
                 f.display()
             )
         })

@@ -10,7 +10,7 @@
 //! was written (the parent or the child), or against the `--set` argument.
 
 use super::document::{
-    Edit, Node, Seg, Step, Value, edit_document, merge_document, parse_path, path_text,
+    Edit, Node, Place, Seg, Step, Value, edit_document, merge_document, parse_path, path_text,
     table_from_de,
 };
 use super::error::{Problem, ScenarioError, nearest};
@@ -183,6 +183,8 @@ impl ComposedScenario {
         // The composition's problems come first: they are listed with the rest.
         let mut problems = self.problems.clone();
         let composition_problems = problems.len();
+        // Where each override went, to name it at the problems it may cause there.
+        let mut places: Vec<Place> = Vec::with_capacity(overrides.len());
         for o in overrides {
             let segs: Vec<Seg> = o
                 .segs
@@ -214,9 +216,14 @@ impl ComposedScenario {
                     .note("--set applies after `extends` and `remove` have been read")
                     .help("write a scenario file that `extends` this one instead"),
                 );
-            } else if let Err(p) = edit_document(&mut doc, &segs, Edit::Set(value)) {
-                problems.push(p);
+            } else {
+                match edit_document(&mut doc, &segs, Edit::Set(value)) {
+                    Ok(place) => places.push(place),
+                    Err(p) => problems.push(p),
+                }
             }
+            // One place per override; an override not applied changed none.
+            places.resize(sources.len() + 1 - self.files.len(), Place::new());
             sources.push(Source {
                 name: o.arg().to_string(),
                 text: o.arg().into(),
@@ -227,7 +234,7 @@ impl ComposedScenario {
         }
         if problems.len() > composition_problems {
             // A --set that could not be applied: the document is not the one asked for.
-            return Err(to_error(problems, &sources, overrides));
+            return Err(to_error(problems, &sources, overrides, &places, Some(&doc)));
         }
         // The text that every span points into: the files', then each --set
         // argument's, each followed by "\n" (see `Source::base`).
@@ -248,10 +255,10 @@ impl ComposedScenario {
         let resolved = resolve_document(Spanned::new(span, table), &text, &root.text, &root.name);
         let mut scenario = match resolved {
             Ok(s) if problems.is_empty() => s,
-            Ok(_) => return Err(to_error(problems, &sources, overrides)),
+            Ok(_) => return Err(to_error(problems, &sources, overrides, &places, Some(&doc))),
             Err(more) => {
                 problems.extend(more);
-                return Err(to_error(problems, &sources, overrides));
+                return Err(to_error(problems, &sources, overrides, &places, Some(&doc)));
             }
         };
         scenario.provenance = Provenance {
@@ -298,7 +305,7 @@ impl ComposedScenario {
                     Err(mut p) => {
                         // Reported where the file names its parent.
                         p.span = Some(span.clone());
-                        return Err(to_error(vec![p], &files, &[]));
+                        return Err(to_error(vec![p], &files, &[], &[], None));
                     }
                 }
             }
@@ -444,7 +451,7 @@ fn parse_layer(file: &Source) -> Result<Layer, ScenarioError> {
     }
     if !fatal.is_empty() {
         fatal.extend(problems);
-        return Err(to_error(fatal, std::slice::from_ref(file), &[]));
+        return Err(to_error(fatal, std::slice::from_ref(file), &[], &[], None));
     }
     Ok(Layer {
         doc: Node {
@@ -574,13 +581,25 @@ fn open_parent(
                 })
                 .unwrap_or_default();
             let wanted = path.file_name().and_then(|n| n.to_str()).unwrap_or(target);
-            if let Some(n) = nearest(wanted, names.iter().map(String::as_str)) {
+            if let Some(n) = nearest_file(wanted, &names) {
                 let suggestion = Path::new(target).with_file_name(n);
                 p = p.help(format!("did you mean \"{}\"?", suggestion.display()));
             }
             Err(p)
         }
     }
+}
+
+/// The file of `names` that `wanted` probably misspells. Stems are compared:
+/// the shared `.toml` would make any two short names look alike
+/// (`nope.toml` and `lnorm.toml` are 3 edits apart, as near as `nope` and
+/// `lnorm` are far).
+fn nearest_file<'a>(wanted: &str, names: &'a [String]) -> Option<&'a str> {
+    fn stem(n: &str) -> &str {
+        n.strip_suffix(".toml").unwrap_or(n)
+    }
+    let found = nearest(stem(wanted), names.iter().map(|n| stem(n)))?;
+    names.iter().map(String::as_str).find(|n| stem(n) == found)
 }
 
 fn shift(r: &Range<usize>, by: usize) -> Range<usize> {
@@ -603,9 +622,23 @@ fn shift_node(n: &mut Node, by: usize) {
 
 /// Sorts problems into their sources: one error per file or `--set`
 /// argument, in the order of the sources (the file asked for first).
-fn to_error(problems: Vec<Problem>, sources: &[Source], overrides: &[Override]) -> ScenarioError {
+fn to_error(
+    problems: Vec<Problem>,
+    sources: &[Source],
+    overrides: &[Override],
+    places: &[Place],
+    doc: Option<&Node>,
+) -> ScenarioError {
     let mut groups: Vec<Vec<Problem>> = vec![Vec::new(); sources.len().max(1)];
+    let spans: Vec<Range<usize>> = problems.iter().filter_map(|p| p.span.clone()).collect();
+    let in_files = sources
+        .iter()
+        .find(|s| s.is_override)
+        .map_or(usize::MAX, |s| s.base);
     for mut p in problems {
+        if let Some(s) = p.span.clone().filter(|s| s.start < in_files) {
+            name_overrides_at(&mut p, &s, overrides, places, &spans, doc);
+        }
         let at = match &p.span {
             None => 0,
             Some(s) => sources
@@ -641,6 +674,7 @@ fn to_error(problems: Vec<Problem>, sources: &[Source], overrides: &[Override]) 
                 p.notes.push(format!("applied to {scenario}"));
             }
             errors.push(ScenarioError::Override {
+                option: "--set".into(),
                 arg: src.name.clone(),
                 problems,
             });
@@ -655,6 +689,108 @@ fn to_error(problems: Vec<Problem>, sources: &[Source], overrides: &[Override]) 
     match errors.len() {
         1 => errors.remove(0),
         _ => ScenarioError::Several(errors),
+    }
+}
+
+/// A problem in a file, in a table that a `--set` changed, names that
+/// argument: the file's line alone would not show why a valid file fails.
+fn name_overrides_at(
+    p: &mut Problem,
+    span: &Range<usize>,
+    overrides: &[Override],
+    places: &[Place],
+    problem_spans: &[Range<usize>],
+    doc: Option<&Node>,
+) {
+    let inside = |r: &Range<usize>, s: &Range<usize>| r.start <= s.start && s.end <= r.end;
+    for (o, place) in overrides.iter().zip(places) {
+        if !place.iter().any(|r| inside(r, span)) {
+            continue;
+        }
+        p.notes
+            .push(format!("this table was changed by `--set {}`", o.arg()));
+        // A key the new value makes wrong (`quota` once the regime is
+        // "banned") cannot be taken out by --set, but the whole table can be
+        // replaced: show it without the keys at fault.
+        let Some((_, parent)) = o.segs.split_last() else {
+            continue;
+        };
+        if p.help.is_some() || !p.message.contains("applies only to") || parent.is_empty() {
+            continue;
+        }
+        let Some(Value::Table(t)) = place.first().zip(doc).and_then(|(r, d)| find_table(d, r))
+        else {
+            continue;
+        };
+        let kept: Vec<String> = t
+            .iter()
+            .filter(|(_, (_, v))| !problem_spans.iter().any(|s| inside(&v.span, s)))
+            .map(|(k, (_, v))| format!("{} = {}", toml_key(k), inline_toml(v)))
+            .collect();
+        p.help = Some(format!(
+            "--set cannot remove a key; replace the whole table instead: \
+             --set '{}={{ {} }}', or edit a copy of the file",
+            path_text(parent),
+            kept.join(", ")
+        ));
+    }
+}
+
+/// The value of the table whose span is `span`.
+fn find_table<'a>(n: &'a Node, span: &Range<usize>) -> Option<&'a Value> {
+    if n.span == *span && matches!(n.value, Value::Table(_)) {
+        return Some(&n.value);
+    }
+    match &n.value {
+        Value::Table(t) => t.values().find_map(|(_, v)| find_table(v, span)),
+        Value::Array(a) => a.iter().find_map(|v| find_table(v, span)),
+        _ => None,
+    }
+}
+
+fn toml_key(k: &str) -> String {
+    if !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        k.to_string()
+    } else {
+        toml_string(k)
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A value written as TOML on one line, as `--set` takes it.
+fn inline_toml(n: &Node) -> String {
+    match &n.value {
+        Value::String(s) => toml_string(s),
+        Value::Integer(t) | Value::Float(t) => t.clone(),
+        Value::Boolean(b) => b.to_string(),
+        Value::Datetime(d) => d.to_string(),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(inline_toml).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Table(t) => format!(
+            "{{ {} }}",
+            t.iter()
+                .map(|(k, (_, v))| format!("{} = {}", toml_key(k), inline_toml(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -708,4 +844,23 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
 /// Reads and resolves a scenario file (with its `extends` chain).
 pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
     load_scenario_with(path, &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_parent_suggests_only_a_near_file_name() {
+        let names: Vec<String> = ["baseline.toml", "lnorm.toml", "h200-reban.toml"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(nearest_file("basline.toml", &names), Some("baseline.toml"));
+        assert_eq!(
+            nearest_file("h200-rebann.toml", &names),
+            Some("h200-reban.toml")
+        );
+        assert_eq!(nearest_file("nope.toml", &names), None);
+        assert_eq!(nearest_file("x.toml", &names), None);
+    }
 }

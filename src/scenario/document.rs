@@ -434,8 +434,16 @@ pub(crate) enum Edit {
     Remove,
 }
 
-/// Applies `edit` at `path` in the document. Problems are placed on the path's segments.
-pub(crate) fn edit_document(doc: &mut Node, path: &[Seg], edit: Edit) -> Result<(), Problem> {
+/// The spans of the table or array an edit went into, as they were before
+/// it: its own and its entries' (keys and values). A problem found there
+/// after a `--set` may follow from it (a key that the new value makes
+/// wrong). Empty for the document itself, which would hold every problem,
+/// and for a whole item replaced, whose new spans are the argument's.
+pub(crate) type Place = Vec<Range<usize>>;
+
+/// Applies `edit` at `path` in the document; returns the [`Place`] edited.
+/// Problems are placed on the path's segments.
+pub(crate) fn edit_document(doc: &mut Node, path: &[Seg], edit: Edit) -> Result<Place, Problem> {
     edit_at(doc, path, "", true, edit)
 }
 
@@ -515,9 +523,9 @@ fn edit_at(
     walked: &str,
     top: bool,
     edit: Edit,
-) -> Result<(), Problem> {
+) -> Result<Place, Problem> {
     let Some((seg, rest)) = segs.split_first() else {
-        return Ok(());
+        return Ok(Place::new());
     };
     let type_name = node.value.type_name();
     match (&seg.step, &mut node.value) {
@@ -539,13 +547,20 @@ fn edit_at(
                 }
             }
             if rest.is_empty() {
+                let place: Place = if top {
+                    Place::new()
+                } else {
+                    std::iter::once(node.span.clone())
+                        .chain(t.values().flat_map(|(k, v)| [k.clone(), v.span.clone()]))
+                        .collect()
+                };
                 return match edit {
                     Edit::Set(v) => {
                         t.insert(k.clone(), (seg.span.clone(), v));
-                        Ok(())
+                        Ok(place)
                     }
                     Edit::Remove => match t.remove(k.as_str()) {
-                        Some(_) => Ok(()),
+                        Some(_) => Ok(place),
                         None => Err(missing_key(t, k, seg, walked, rest)),
                     },
                 };
@@ -561,9 +576,9 @@ fn edit_at(
                             span: seg.span.clone(),
                             value: Value::Table(Table::new()),
                         };
-                        edit_at(&mut child, rest, &here, false, edit)?;
+                        let place = edit_at(&mut child, rest, &here, false, edit)?;
                         t.insert(k.clone(), (seg.span.clone(), child));
-                        Ok(())
+                        Ok(place)
                     }
                     Edit::Remove => Err(missing_key(t, k, seg, walked, rest)),
                 },
@@ -590,7 +605,7 @@ fn edit_at(
                         items.remove(*i);
                     }
                 }
-                return Ok(());
+                return Ok(Place::new());
             }
             edit_at(&mut items[*i], rest, &format!("{walked}[{i}]"), false, edit)
         }
@@ -652,7 +667,7 @@ fn edit_item(
     named: Option<&str>,
     segs: &[Seg],
     edit: Edit,
-) -> Result<(), Problem> {
+) -> Result<Place, Problem> {
     let keys: Vec<Option<String>> = items
         .iter()
         .map(|it| match named {
@@ -720,7 +735,7 @@ fn edit_item(
                 items.remove(i);
             }
         }
-        return Ok(());
+        return Ok(Place::new());
     }
     let here = format!("{kind}.{}", keys[i].as_deref().unwrap_or_default());
     edit_at(&mut items[i], rest, &here, false, edit)

@@ -61,8 +61,10 @@ pub enum ScenarioError {
     },
     /// A `--set PATH=VALUE` argument that is malformed, names nothing, or
     /// gives a value that the file could not hold either.
-    #[error("{}", render_override(.arg, .problems))]
+    #[error("{}", render_override(.option, .arg, .problems))]
     Override {
+        /// The option that gave it: `--set`, or `--vary` for a sweep's point.
+        option: String,
         /// The argument as given (without `--set`).
         arg: String,
         /// Every problem found; spans are byte offsets in `arg`.
@@ -171,7 +173,7 @@ fn render_problem(file: &str, text: &str, p: &Problem) -> String {
 
 /// A `--set` argument's problems: the argument stands in for the file and its
 /// line, with the offending part underlined.
-fn render_override(arg: &str, problems: &[Problem]) -> String {
+fn render_override(option: &str, arg: &str, problems: &[Problem]) -> String {
     use fmt::Write;
     let mut out = String::new();
     for (i, p) in problems.iter().enumerate() {
@@ -180,7 +182,7 @@ fn render_override(arg: &str, problems: &[Problem]) -> String {
             out.push_str("\n\n");
         }
         let _ = writeln!(out, "error: {}", p.message);
-        let lead = "  --> --set ";
+        let lead = format!("  --> {option} ");
         let _ = writeln!(out, "{lead}{arg}");
         if let Some(span) = &p.span {
             let start = span.start.min(arg.len());

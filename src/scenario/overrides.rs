@@ -48,6 +48,7 @@ impl Override {
     /// whether the value is valid there, is checked when it is applied.
     pub fn parse(arg: &str) -> Result<Override, ScenarioError> {
         let fail = |p: Problem| ScenarioError::Override {
+            option: "--set".into(),
             arg: arg.to_string(),
             problems: vec![p],
         };
@@ -85,7 +86,14 @@ impl Override {
                     Some(span),
                     format!("the value is not valid TOML: {}", e.message().trim()),
                 );
-                if value_text
+                // The number meant by `25%` or `50,000`, as for a file's
+                // value: the help is worded for `KEY = VALUE`, with the last key.
+                let key = arg[path_range.clone()].rsplit('.').next().unwrap_or("");
+                let line = format!("{key} = {value_text}");
+                let path = &arg[path_range.clone()];
+                if let Some(help) = super::recover::number_slip(&line, line.len() - 1..line.len()) {
+                    p = p.help(help.replace(&format!("{key} = "), &format!("--set {path}=")));
+                } else if value_text
                     .chars()
                     .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '))
                 {
@@ -192,6 +200,15 @@ mod tests {
             assert!(text.contains(want), "{arg}: {text}");
             assert!(text.contains(&format!("--set {arg}")), "{arg}: {text}");
         }
+        // A number written as in prose gets the number meant.
+        let e = Override::parse("export_rule.H200.2026-01.revenue_fee=25%").expect_err("%");
+        assert!(
+            e.to_string()
+                .contains("--set export_rule.H200.2026-01.revenue_fee=0.25"),
+            "{e}"
+        );
+        let e = Override::parse("export_rule.H200.2026-01.quota=50,000").expect_err(",");
+        assert!(e.to_string().contains("quota=50000 (or 50_000)"), "{e}");
         let e = Override::parse("product.H200.label=Nvidia H200").expect_err("bare");
         assert!(
             e.to_string()

@@ -290,10 +290,82 @@ fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
         } else {
             p = p.help("each key may appear once in a table; remove or rename one of them");
         }
+    } else if let Some(help) = e.span().and_then(|s| number_slip(text, s)) {
+        // `25%`, `50,000`, `0.7x`: a number was meant, not a string.
+        p = p.help(help);
     } else if msg.contains("invalid string") || msg.contains("string") {
         p = p.help("strings are written in double quotes, e.g. name = \"H200\"");
     }
     p
+}
+
+/// The help for a value that starts as a number but is not valid TOML
+/// (`revenue_fee = 25%`, `quota = 50,000`, `approval_rate = 0.7x`), when
+/// the syntax error at `span` lies in such a value of a `key = value` line.
+pub(super) fn number_slip(text: &str, span: Range<usize>) -> Option<String> {
+    let line_start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |i| line_start + i);
+    let line = &text[line_start..line_end];
+    let eq = line.find('=')?;
+    if span.start < line_start + eq {
+        return None;
+    }
+    let key = line[..eq].trim();
+    let value = line[eq + 1..].split('#').next().unwrap_or("").trim();
+    let numeric = |c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.');
+    if key.is_empty() || !value.starts_with(|c: char| numeric(c) || c == '$') {
+        return None;
+    }
+    if value.contains(',')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | '+' | '-'))
+    {
+        let digits = value.replace(',', "");
+        if digits.parse::<f64>().is_ok() {
+            return Some(format!(
+                "TOML numbers have no `,` between thousands: {key} = {digits} (or {})",
+                value.replace(',', "_")
+            ));
+        }
+    }
+    Some(match number_meant(value) {
+        Some(x) => {
+            format!("write a plain number, without quotes, currency or separators: {key} = {x}")
+        }
+        None => {
+            let lead: String = value
+                .trim_start_matches('$')
+                .chars()
+                .take_while(|c| numeric(*c))
+                .collect();
+            lead.parse::<f64>().ok()?;
+            format!("write a number, e.g. {key} = {lead}")
+        }
+    })
+}
+
+/// The number that text such as `17000`, `$17,000`, `25 %` or `18 months`
+/// means, written plainly (a percentage as a fraction).
+fn number_meant(s: &str) -> Option<String> {
+    let plain: String = s
+        .chars()
+        .filter(|c| !matches!(c, '$' | ',' | '_' | ' ' | '%'))
+        .collect();
+    // "18 months": the number before the unit.
+    let first = s.split_whitespace().next().unwrap_or("");
+    let x = plain
+        .parse::<f64>()
+        .or_else(|_| first.parse::<f64>())
+        .ok()?;
+    // Dividing by 100 would show float noise (0.013999999999999999).
+    Some(if s.contains('%') {
+        super::resolve::percent_as_fraction(x)
+    } else {
+        x.to_string()
+    })
 }
 
 fn unknown_field_problem(message: &str, span: Range<usize>) -> Problem {
@@ -383,14 +455,7 @@ fn type_problem(
             }
             Some(DeValue::String(s)) if expected != "a string" => {
                 // "17000", "$17,000", "25 %": the number meant, written plainly.
-                let plain: String = s
-                    .chars()
-                    .filter(|c| !matches!(c, '$' | ',' | '_' | ' ' | '%'))
-                    .collect();
-                // "18 months": the number before the unit.
-                let first = s.split_whitespace().next().unwrap_or("");
-                if let Ok(x) = plain.parse::<f64>().or_else(|_| first.parse::<f64>()) {
-                    let x = if s.contains('%') { x / 100.0 } else { x };
+                if let Some(x) = number_meant(s) {
                     p = p.help(format!(
                         "write a plain number, without quotes, currency or separators: {key} = {x}"
                     ));
@@ -403,6 +468,26 @@ fn type_problem(
                     "months are strings \"YYYY-MM\", e.g. {key} = \"{}-01\"",
                     src.split('.').next().unwrap_or(src)
                 ));
+            }
+            Some(DeValue::Table(t))
+                if (expected == "a number" || expected == "an integer")
+                    && t.iter().any(|(k, _)| k.get_ref() == "dist") =>
+            {
+                // A distribution where the format takes only a constant
+                // (`h100e`, a segment's `share`, a hazard): say so, with the
+                // distribution's centre when it gives one.
+                let centre = ["mode", "mean", "median"].iter().find_map(|c| {
+                    t.iter()
+                        .find(|(k, _)| k.get_ref() == c)
+                        .and_then(|(_, v)| text.get(v.span()))
+                });
+                p = p.help(match centre {
+                    Some(c) => format!(
+                        "`{key}` is a constant, not uncertain: write a plain number, e.g. {key} = {}",
+                        c.trim()
+                    ),
+                    None => format!("`{key}` is a constant, not uncertain: write a plain number"),
+                });
             }
             Some(DeValue::Float(_)) if expected == "an integer" => {
                 if let Ok(x) = src.parse::<f64>()
@@ -675,6 +760,27 @@ mod tests {
         let (m, raw, _) = messages("[scenario\nname = \"x\"\n");
         assert!(!m.is_empty() && m[0].starts_with("invalid TOML"), "{m:?}");
         assert!(!raw);
+    }
+
+    #[test]
+    fn a_number_written_wrong_gets_the_number_meant() {
+        let help = |line: &str| {
+            let problems = read_structure(&OK.replace("price = 12000", line)).problems;
+            problems
+                .first()
+                .and_then(|p| p.help.clone())
+                .unwrap_or_default()
+        };
+        assert!(help("price = 25%").ends_with("price = 0.25"));
+        assert!(help("price = 15.5 %").ends_with("price = 0.155"));
+        assert!(help("price = 1.4%").ends_with("price = 0.014"));
+        assert_eq!(
+            help("price = 50,000"),
+            "TOML numbers have no `,` between thousands: price = 50000 (or 50_000)"
+        );
+        assert_eq!(help("price = 0.7x"), "write a number, e.g. price = 0.7");
+        // Text is still told to be quoted.
+        assert!(help("price = abc").contains("double quotes"));
     }
 
     #[test]

@@ -122,6 +122,46 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
+/// The help for a share or rate above 1.
+///
+/// From 2 to 100 the value is most likely a percentage (a fraction of 2 or
+/// more is no near miss), and the fraction meant is shown; just above 1 it
+/// is more likely a slip of the fraction itself, and above 100 it is neither.
+fn fraction_help(x: f64) -> Option<String> {
+    if (2.0..=100.0).contains(&x) {
+        Some(format!(
+            "shares and rates are fractions: {} % is {}",
+            fmt_num(x),
+            percent_as_fraction(x)
+        ))
+    } else if x > 1.0 && x < 2.0 {
+        Some("shares and rates are fractions: at most 1".to_string())
+    } else {
+        None
+    }
+}
+
+/// `x / 100` written by moving the decimal point of `x`'s shortest text, so
+/// that no float noise shows (1.4 / 100 is 0.013999999999999999).
+pub(super) fn percent_as_fraction(x: f64) -> String {
+    let text = fmt_num(x);
+    if x < 0.0 || text.contains(['e', 'E']) {
+        return fmt_num(x / 100.0);
+    }
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let int = format!("{int:0>3}");
+    let (whole, cents) = int.split_at(int.len() - 2);
+    let whole = whole.trim_start_matches('0');
+    let frac = format!("{cents}{frac}");
+    let frac = frac.trim_end_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    if frac.is_empty() {
+        whole.to_string()
+    } else {
+        format!("{whole}.{frac}")
+    }
+}
+
 #[derive(Default)]
 struct Resolver {
     problems: Vec<Problem>,
@@ -189,13 +229,8 @@ impl Resolver {
                 Some(v.span()),
                 format!("{what} must be {}, found {}", range.describe(), fmt_num(x)),
             );
-            // The likeliest slip: a percentage where a fraction belongs.
-            if matches!(range, ValueRange::Unit | ValueRange::Fee) && x > 1.0 && x <= 100.0 {
-                p.help = Some(format!(
-                    "shares and rates are fractions: {} % is {}",
-                    fmt_num(x),
-                    fmt_num(x / 100.0)
-                ));
+            if matches!(range, ValueRange::Unit | ValueRange::Fee) {
+                p.help = fraction_help(x);
             }
         }
         x
@@ -1466,5 +1501,28 @@ fn index_or_push(list: &mut Vec<String>, name: &str) -> usize {
             list.push(name.to_string());
             list.len() - 1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_percent_hint_is_for_percentages_only_and_without_float_noise() {
+        let help = |x: f64| fraction_help(x).unwrap_or_default();
+        assert_eq!(help(1.4), "shares and rates are fractions: at most 1");
+        assert_eq!(help(1.1), "shares and rates are fractions: at most 1");
+        assert_eq!(help(25.0), "shares and rates are fractions: 25 % is 0.25");
+        assert_eq!(
+            help(15.5),
+            "shares and rates are fractions: 15.5 % is 0.155"
+        );
+        assert_eq!(help(2.0), "shares and rates are fractions: 2 % is 0.02");
+        assert_eq!(help(100.0), "shares and rates are fractions: 100 % is 1");
+        assert_eq!(fraction_help(150.0), None);
+        assert_eq!(fraction_help(1.0), None);
+        assert_eq!(percent_as_fraction(2.345), "0.02345");
+        assert_eq!(percent_as_fraction(55.0), "0.55");
     }
 }

@@ -147,16 +147,18 @@ fn compare_in(opts: &CompareOptions, stop: &AtomicBool) -> Result<CompareReport,
         .iter()
         .map(|a| {
             format!(
-                "{} − {}: {} {} trials × {} months → {}",
+                "{} − {}: {} × {} → {}",
                 a.scenario.name,
                 base.name,
-                results.trials,
-                if results.alt_seed.is_some() {
-                    "unpaired"
-                } else {
-                    "paired"
-                },
-                base.months,
+                crate::app::count(
+                    results.trials,
+                    if results.alt_seed.is_some() {
+                        "unpaired trial"
+                    } else {
+                        "paired trial"
+                    }
+                ),
+                crate::app::count(base.months, "month"),
                 folder.join(&a.scenario.name).display()
             )
         })

@@ -486,10 +486,10 @@ fn sensitivity_in(
     check_stop(stop)?;
     let folder = staged.commit()?;
     let mut lines = vec![format!(
-        "{}: {} — {} trials → {}",
+        "{}: {} — {} → {}",
         sc.name,
         target.label(),
-        sample.trials,
+        crate::app::count(sample.trials, "trial"),
         folder.display()
     )];
     for (i, e) in effects

@@ -27,7 +27,7 @@ use crate::app::{AppError, check_stop};
 use crate::charts::{self, ChartFormat};
 use crate::engine::{self, ProgressBar, RunSettings, STAT_COLUMNS, SeriesName, Stats};
 use crate::output::{self, OutputError, RunInfo, StagedDir, number, timestamp_utc};
-use crate::scenario::{ComposedScenario, Override, Scenario};
+use crate::scenario::{ComposedScenario, Override, Scenario, ScenarioError};
 use rayon::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -255,6 +255,65 @@ pub fn grid(axes: &[Axis]) -> Vec<Point> {
         .collect()
 }
 
+/// A point's problem is in the `--vary` the user typed, not the `--set` the
+/// point becomes: name that option, and the whole argument when it differs.
+fn name_vary(e: AppError, assignments: &[String], vary: &[String]) -> AppError {
+    fn relabel(e: ScenarioError, assignments: &[String], vary: &[String]) -> ScenarioError {
+        match e {
+            ScenarioError::Override {
+                option,
+                arg,
+                mut problems,
+            } => match assignments.iter().position(|a| *a == arg) {
+                Some(i) => {
+                    if let Some(v) = vary.get(i).filter(|v| **v != arg) {
+                        for p in &mut problems {
+                            p.notes.push(format!("a point of --vary {v}"));
+                        }
+                    }
+                    ScenarioError::Override {
+                        option: "--vary".into(),
+                        arg,
+                        problems,
+                    }
+                }
+                None => ScenarioError::Override {
+                    option,
+                    arg,
+                    problems,
+                },
+            },
+            // A note in a file naming the point's `--set` (the table it changed).
+            ScenarioError::Invalid {
+                file,
+                text,
+                mut problems,
+            } => {
+                for n in problems.iter_mut().flat_map(|p| p.notes.iter_mut()) {
+                    for a in assignments {
+                        *n = n.replace(&format!("`--set {a}`"), &format!("`--vary {a}`"));
+                    }
+                }
+                ScenarioError::Invalid {
+                    file,
+                    text,
+                    problems,
+                }
+            }
+            ScenarioError::Several(all) => ScenarioError::Several(
+                all.into_iter()
+                    .map(|e| relabel(e, assignments, vary))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+    match e {
+        AppError::Scenario(s) => AppError::Scenario(relabel(s, assignments, vary)),
+        other => other,
+    }
+}
+
 /// Makes the scenario of a grid point.
 pub trait PointSource: Sync {
     /// The scenario with each `PATH=VALUE` of `assignments` applied (after
@@ -387,7 +446,12 @@ fn sweep_in(
     }
     // Every point is built and validated before anything runs; they are
     // built again group by group below, so memory holds one group's.
-    let base = source.scenario(&points[0].assignments)?;
+    let point = |p: &Point| {
+        source
+            .scenario(&p.assignments)
+            .map_err(|e| name_vary(e, &p.assignments, &opts.vary))
+    };
+    let base = point(&points[0])?;
     let metrics: Vec<MetricSpec> = if opts.metrics.is_empty() {
         vec![MetricSpec {
             metric: "mean_share_compute".into(),
@@ -400,7 +464,7 @@ fn sweep_in(
             .collect::<Result<_, _>>()?
     };
     for p in &points {
-        let sc = source.scenario(&p.assignments)?;
+        let sc = point(p)?;
         let layout = engine::MetricLayout::new(&sc);
         for m in &metrics {
             m.find(&layout.horizon, "horizon")?;
@@ -509,10 +573,10 @@ fn sweep_in(
     check_stop(stop)?;
     let folder = staged.commit()?;
     let lines = vec![format!(
-        "{}: {} points × {} trials → {}",
+        "{}: {} × {} → {}",
         base.name,
-        points.len(),
-        trials,
+        crate::app::count(points.len(), "point"),
+        crate::app::count(trials, "trial"),
         folder.display()
     )];
     Ok(SweepReport { folder, lines })

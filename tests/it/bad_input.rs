@@ -266,6 +266,8 @@ const CASES: &[Case] = &[
         expect: &[
             "segment `share` must be in [0, 1], found 1.55",
             "bad.toml:22:9",
+            // Just above 1 is a slip of the fraction, not a percentage.
+            "help: shares and rates are fractions: at most 1",
         ],
     },
     Case {
@@ -294,6 +296,7 @@ const CASES: &[Case] = &[
         expect: &[
             "`approval_rate` must be in [0, 1], found 1.2",
             "bad.toml:106:17",
+            "help: shares and rates are fractions: at most 1",
         ],
     },
     Case {
@@ -848,6 +851,45 @@ const CASES: &[Case] = &[
             "found the string \"$17,000\"",
             "bad.toml:72:9",
             "help: write a plain number, without quotes, currency or separators: price = 17000",
+        ],
+    },
+    Case {
+        name: "a percentage without quotes",
+        edits: &[("revenue_fee = 0.25", "revenue_fee = 25%")],
+        expect: &[
+            "invalid TOML",
+            "bad.toml:107:15",
+            "help: write a plain number, without quotes, currency or separators: revenue_fee = 0.25",
+        ],
+    },
+    Case {
+        name: "a comma between thousands",
+        edits: &[("quota = 50000 ", "quota = 50,000")],
+        expect: &[
+            "invalid TOML",
+            "bad.toml:105:",
+            "help: TOML numbers have no `,` between thousands: quota = 50000 (or 50_000)",
+        ],
+    },
+    Case {
+        name: "a stray character after a number",
+        edits: &[("revenue_fee = 0.25", "revenue_fee = 0.25x")],
+        expect: &[
+            "invalid TOML",
+            "bad.toml:107:",
+            "help: write a number, e.g. revenue_fee = 0.25",
+        ],
+    },
+    Case {
+        name: "a distribution for a constant",
+        edits: &[(
+            "h100e = 1.0",
+            "h100e = { dist = \"uniform\", min = 0.5, max = 1 }",
+        )],
+        expect: &[
+            "expected a number, found a table",
+            "bad.toml:59:9",
+            "help: `h100e` is a constant, not uncertain: write a plain number",
         ],
     },
     Case {

@@ -281,6 +281,20 @@ fn wrong_types_missing_files_and_bad_options_exit_2() {
     let o = run_cli(tmp.path(), &["run", "--trials", "0", "--out", "out"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(!tmp.path().join("out").exists());
+    // A folder that is not there is said to be missing, not to be of the wrong kind.
+    let o = run_cli(tmp.path(), &["plot", "nonexist"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("nonexist does not exist"), "{err}");
+}
+
+#[test]
+fn one_trial_is_one_trial() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let o = run_cli(tmp.path(), &["run", "--trials", "1", "--out", "out"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("baseline: 1 trial × 36 months"), "{out}");
 }
 
 #[test]

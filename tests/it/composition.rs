@@ -514,6 +514,17 @@ fn every_structural_mistake_of_a_child_and_its_parent_is_reported_at_once() {
 fn composition_mistakes_are_explained() {
     let tmp = tempfile::tempdir().expect("temp dir");
     write(tmp.path(), "parent.toml", PARENT);
+    // A near file, but no suggestion from the far ones.
+    write(tmp.path(), "lnorm.toml", PARENT);
+    let far = "[scenario]\nname = \"c\"\nextends = \"nope.toml\"\n";
+    write(tmp.path(), "c.toml", far);
+    let o = run_cli(tmp.path(), &["check", "c.toml"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("nope.toml") && !err.contains("did you mean"),
+        "{err}"
+    );
     let cases: [(&str, &[&str]); 5] = [
         (
             "[scenario]\nname = \"c\"\nextends = \"parnet.toml\"\n",
@@ -747,6 +758,44 @@ fn set_values_are_validated_like_the_file() {
         matches!(e, ScenarioError::Override { ref arg, .. } if arg == mandate),
         "{e:?}"
     );
+}
+
+#[test]
+fn a_problem_a_set_causes_in_the_file_names_the_set() {
+    // A valid file made invalid by a --set elsewhere in the same rule: the
+    // problem is at the file's `quota`, the cause is the argument.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let arg = "export_rule.H200.2026-01.regime=\"banned\"";
+    let o = run_cli(
+        tmp.path(),
+        &["run", "--quiet", "--out", "out", "--set", arg],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for w in [
+        "error: `quota` applies only to regime = \"licensed\"",
+        "error: `approval_rate` applies only to regime = \"licensed\"",
+        "note: this table was changed by `--set export_rule.H200.2026-01.regime=\"banned\"`",
+        "help: --set cannot remove a key; replace the whole table instead: \
+         --set 'export_rule.H200.2026-01={ ",
+    ] {
+        assert!(err.contains(w), "lacks {w:?}:\n{err}");
+    }
+    assert!(!tmp.path().join("out").exists(), "wrote output");
+    // The replacement the help offers is accepted.
+    let help = err
+        .lines()
+        .find_map(|l| l.split("--set '").nth(1))
+        .and_then(|l| l.split("', or edit").next())
+        .expect("the suggested argument");
+    assert!(
+        !help.contains("quota") && !help.contains("approval_rate"),
+        "{help}"
+    );
+    let baseline = shipped("baseline.toml").display().to_string();
+    let o = run_cli(tmp.path(), &["check", &baseline, "--set", help]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{help}: {err}");
 }
 
 #[test]

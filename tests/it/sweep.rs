@@ -234,6 +234,15 @@ fn bad_grids_exit_2_and_write_nothing() {
             vec!["--vary", "market.demand.anual_growth=0.1,0.2"],
             "annual_growth",
         ),
+        // The option the user typed is named, not the --set a point becomes.
+        (
+            vec!["--vary", "market.demand.anual_growth=0.1,0.2"],
+            "--> --vary market.demand.anual_growth=0.1",
+        ),
+        (
+            vec!["--vary", "market.demand.anual_growth=0.1,0.2"],
+            "a point of --vary market.demand.anual_growth=0.1,0.2",
+        ),
         (
             vec!["--vary", "a=1,2", "--vary", "b=1,2", "--vary", "c=1,2"],
             "once or twice",
