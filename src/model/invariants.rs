@@ -62,7 +62,10 @@ pub fn check_month(view: &MonthView) -> Result<(), String> {
                     dom += q;
                 }
             }
-            if all > 0.0 && dom < m.share * all * (1.0 - TOL) - NEGLIGIBLE * d {
+            // An absolute floor, as in the balance check: at a subnormal
+            // demand (1e-320 H100e) the amounts have a few significant bits,
+            // and no clearing can hold a share to better than one of them.
+            if all > 0.0 && dom < m.share * all * (1.0 - TOL) - NEGLIGIBLE * d.max(1.0) {
                 return Err(format!(
                     "month {t}: mandated buyer {b} domestic share {} below r = {}",
                     dom / all,
