@@ -276,6 +276,8 @@ mod tests {
 
     fn series(entity: &str, p50: f64) -> BandSeries {
         let q = Quantiles {
+            mean: f64::NAN,
+            sd: f64::NAN,
             p5: p50,
             p25: p50,
             p50,

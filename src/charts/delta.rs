@@ -24,7 +24,7 @@ use super::rows::{
 };
 use super::style::{
     LegendItem, MUTED, MonthAxis, PAGE_MARGIN, Swatch, TEXT, draw_legend, draw_text, entity_colour,
-    font, legend_height, nice_axis, page, text_width,
+    entity_rank, font, legend_height, nice_axis, page, text_width,
 };
 use super::{ChartError, ChartFormat};
 
@@ -100,12 +100,19 @@ fn drop_unchanged(series: Vec<(BandSeries, bool)>) -> (Vec<BandSeries>, Vec<Stri
     let mut unchanged = Vec::new();
     for (s, same) in series {
         if same {
-            unchanged.push(s.label);
+            unchanged.push(s);
         } else {
             kept.push(s);
         }
     }
-    (kept, unchanged)
+    (kept, ranked_labels(unchanged))
+}
+
+/// The labels of `series` in the fixed entity order (ties by label), so a
+/// list of names reads the same as the legends.
+fn ranked_labels(mut series: Vec<BandSeries>) -> Vec<String> {
+    series.sort_by_cached_key(|s| (entity_rank(&s.entity), s.label.clone()));
+    series.into_iter().map(|s| s.label).collect()
 }
 
 /// "2.6 %" for a share of trials; never rounds a non-zero share to 0 or a
@@ -138,10 +145,16 @@ fn max_changed(s: &BandSeries) -> Option<f64> {
 }
 
 /// Whether a drawn series lies flat at zero (median and bands 0 in every
-/// month) even though some trials change.
-fn flat_but_changing(s: &BandSeries) -> bool {
-    s.points.iter().all(|(_, q)| q.quantiles_zero())
-        && !s.points.iter().all(|(_, q)| q.never_changes())
+/// month), and if so whether the data prove that some trials change
+/// (`Some(true)`) or prove nothing either way (`Some(false)`, e.g. a file
+/// without the `p_alt_*`, `mean` and `sd` columns).
+fn flat(s: &BandSeries) -> Option<bool> {
+    if !s.points.iter().all(|(_, q)| q.quantiles_zero())
+        || s.points.iter().all(|(_, q)| q.never_changes())
+    {
+        return None;
+    }
+    Some(s.points.iter().any(|(_, q)| q.some_change()))
 }
 
 /// The footer's notes on unchanged (not drawn) and flat (drawn) series.
@@ -153,18 +166,30 @@ fn unchanged_note(unchanged: &[String], drawn: &[&BandSeries]) -> String {
             unchanged.join(", ")
         );
     }
-    let flat: Vec<String> = drawn
+    let changing: Vec<String> = drawn
         .iter()
-        .filter(|s| flat_but_changing(s))
+        .filter(|s| flat(s) == Some(true))
         .map(|s| match max_changed(s) {
-            Some(p) => format!("{} (up to {} of trials a month)", s.label, percent(p)),
-            None => s.label.clone(),
+            Some(p) if p > 0.0 => format!("{} (up to {} of trials a month)", s.label, percent(p)),
+            _ => s.label.clone(),
         })
         .collect();
-    if !flat.is_empty() {
+    if !changing.is_empty() {
         note += &format!(
             "; flat at 0 (median and 90 % band 0 in every month) but changed in some trials: {}",
-            flat.join(", ")
+            changing.join(", ")
+        );
+    }
+    // No claim either way where the data cannot tell.
+    let unknown: Vec<&str> = drawn
+        .iter()
+        .filter(|s| flat(s) == Some(false))
+        .map(|s| s.label.as_str())
+        .collect();
+    if !unknown.is_empty() {
+        note += &format!(
+            "; flat at 0 (median and 90 % band 0 in every month): {}",
+            unknown.join(", ")
         );
     }
     note
@@ -345,14 +370,15 @@ impl DeltaRevenue {
         let everything_same = vendors.iter().chain(&fees).all(|(_, same)| *same);
         let mut unchanged = Vec::new();
         let mut keep = |group: Vec<(BandSeries, bool)>| -> Vec<BandSeries> {
-            let mut kept = Vec::new();
+            let (mut kept, mut same_here) = (Vec::new(), Vec::new());
             for (s, same) in group {
                 if same && !everything_same {
-                    unchanged.push(s.label);
+                    same_here.push(s);
                 } else {
                     kept.push(s);
                 }
             }
+            unchanged.extend(ranked_labels(same_here));
             order_series(kept)
         };
         let mut series = keep(vendors);
@@ -867,6 +893,64 @@ mod tests {
         let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
         assert!(!svg.contains("no change in any trial"), "{svg}");
         assert!(svg.contains("medians and 90 % bands 0 in every month"));
+    }
+
+    #[test]
+    fn without_p_alt_columns_mean_and_sd_decide() {
+        // A hand-made file without p_alt_higher/p_alt_lower: Hygon's mean
+        // and sd 0 prove it never changed; Cambricon's sd proves it did.
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = "scenario,base,month,metric,entity,mean,sd,p5,p25,p50,p75,p95\n".to_string();
+        for m in ["2026-01", "2026-02"] {
+            s += &format!("alt,base,{m},revenue_usd,Nvidia,-1e9,1e8,-2e9,-1e9,-1e9,-5e8,0\n");
+            s += &format!("alt,base,{m},revenue_usd,Cambricon,-1e6,1e7,0,0,0,0,0\n");
+            s += &format!("alt,base,{m},revenue_usd,Hygon,0,0,0,0,0,0,0\n");
+        }
+        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
+        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
+        let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
+        assert!(svg.contains("not drawn: Hygon"), "{svg}");
+        assert!(
+            svg.contains("but changed in some trials: Cambricon."),
+            "{svg}"
+        );
+    }
+
+    #[test]
+    fn without_any_evidence_flat_series_claim_nothing() {
+        // Only quantiles: an all-zero series may or may not have changed.
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = "scenario,base,month,metric,entity,p5,p25,p50,p75,p95\n".to_string();
+        for m in ["2026-01", "2026-02"] {
+            s += &format!("alt,base,{m},revenue_usd,Nvidia,-2e9,-1e9,-1e9,-5e8,0\n");
+            s += &format!("alt,base,{m},revenue_usd,Hygon,0,0,0,0,0\n");
+        }
+        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
+        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
+        let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
+        assert!(!svg.contains("changed in some trials"), "{svg}");
+        assert!(!svg.contains("not drawn"), "{svg}");
+        assert!(
+            svg.contains("flat at 0 (median and 90 % band 0 in every month): Hygon."),
+            "{svg}"
+        );
+    }
+
+    #[test]
+    fn not_drawn_list_is_in_the_fixed_entity_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = HEADER.to_string();
+        for m in ["2026-01", "2026-02"] {
+            s +=
+                &format!("alt,base,{m},revenue_usd,Cambricon,-1e9,0,-2e9,-1e9,-1e9,-5e8,0,0,0.9\n");
+            for e in ["Zeta", "Huawei", "Nvidia"] {
+                s += &format!("alt,base,{m},revenue_usd,{e},0,0,0,0,0,0,0,0,0\n");
+            }
+        }
+        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
+        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
+        let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
+        assert!(svg.contains("not drawn: Nvidia, Huawei, Zeta."), "{svg}");
     }
 
     /// A horizon summary with one alternative per given row.

@@ -17,6 +17,9 @@ use super::style::{MonthIndex, entity_rank, parse_month};
 /// cell. Missing or unparsable values are NaN.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Quantiles {
+    /// Mean and sd over the trials (NaN where the file has no such column).
+    pub mean: f64,
+    pub sd: f64,
     pub p5: f64,
     pub p25: f64,
     pub p50: f64,
@@ -33,6 +36,8 @@ impl Quantiles {
     /// All values multiplied by `k` (unit conversion).
     pub(crate) fn scaled(self, k: f64) -> Self {
         Quantiles {
+            mean: self.mean * k,
+            sd: self.sd * k.abs(),
             p5: self.p5 * k,
             p25: self.p25 * k,
             p50: self.p50 * k,
@@ -51,11 +56,21 @@ impl Quantiles {
             .all(|v| *v == 0.0 || v.is_nan())
     }
 
-    /// Whether the data prove that every trial tied (difference exactly 0):
-    /// only `p_alt_higher` = `p_alt_lower` = 0 does; zero quantiles do not,
-    /// since a change in under 5 % of trials leaves them all at 0.
+    /// Whether the data prove that every trial tied (difference 0):
+    /// `p_alt_higher` = `p_alt_lower` = 0 does; without those columns, mean
+    /// and sd both 0 do (the trials then all equal their mean; only
+    /// differences below ~1e-154, whose squares underflow, could hide).
+    /// Zero quantiles alone do not, since a change in under 5 % of trials
+    /// leaves them all at 0.
     pub(crate) fn never_changes(&self) -> bool {
-        self.p_higher == 0.0 && self.p_lower == 0.0
+        (self.p_higher == 0.0 && self.p_lower == 0.0) || (self.mean == 0.0 && self.sd == 0.0)
+    }
+
+    /// Whether the data prove that some trial changed: a positive share of
+    /// trials higher or lower, a positive sd or a non-zero mean. Missing
+    /// (NaN) values prove nothing, and compare false here.
+    pub(crate) fn some_change(&self) -> bool {
+        self.p_higher > 0.0 || self.p_lower > 0.0 || self.sd > 0.0 || self.mean.abs() > 0.0
     }
 
     /// The p5–p95 interval, if both ends are finite (ordered low, high).
@@ -114,6 +129,8 @@ impl Columns {
     fn quantiles(&self, rec: &csv::StringRecord) -> Quantiles {
         let cell = |name: &str| number(self.get(name).and_then(|i| rec.get(i)));
         Quantiles {
+            mean: cell("mean"),
+            sd: cell("sd"),
             p5: cell("p5"),
             p25: cell("p25"),
             p50: cell("p50"),

@@ -100,6 +100,8 @@ impl SweepData {
             data.cells.insert(
                 (m.trim().to_string(), e.trim().to_string(), at),
                 Quantiles {
+                    mean: f64::NAN,
+                    sd: f64::NAN,
                     p5: q(&rec, "p5"),
                     p25: q(&rec, "p25"),
                     p50: q(&rec, "p50"),
