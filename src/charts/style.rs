@@ -75,13 +75,21 @@ const FALLBACK: [RGBColor; 7] = [
     hex(0xBC8F8F), // rosy brown
 ];
 
-/// Lower-case ASCII alphanumerics only, so "Moore Threads", "moore-threads"
-/// and "MooreThreads" map to the same colour.
+/// Lower-case alphanumerics only, so "Moore Threads", "moore-threads"
+/// and "MooreThreads" map to the same colour. Non-ASCII letters and digits
+/// are kept, and a name without any alphanumeric is kept whole (lower-cased),
+/// so that no non-blank name becomes "", the key of the aggregates.
 fn normalise(name: &str) -> String {
-    name.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
+    let key: String = name
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if key.is_empty() {
+        name.trim().to_lowercase()
+    } else {
+        key
+    }
 }
 
 /// 32-bit FNV-1a. Used instead of std's `DefaultHasher`, whose output is
@@ -95,55 +103,78 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u32 {
     h
 }
 
-/// The colour of a vendor, origin or aggregate, identical in every chart.
-pub(crate) fn entity_colour(name: &str) -> RGBColor {
-    let key = normalise(name);
-    match key.as_str() {
-        "nvidia" => hex(0x76B900),
-        "huawei" | "huaweiascend" | "ascend" | "hisilicon" => hex(0xC7000B),
-        "cambricon" => hex(0x1F77B4),
-        "hygon" => hex(0x9467BD),
-        // AMD's own red would clash with Huawei, hence orange.
-        "amd" => hex(0xFF7F0E),
-        "biren" => hex(0x8C564B),
-        "metax" => hex(0xE377C2),
-        "moorethreads" | "moorethread" | "mthreads" => hex(0x17BECF),
-        "alibaba" | "thead" | "alibabathead" => hex(0xBCBD22),
-        // Origins. US navy is much darker than Cambricon's blue; CN uses a
-        // dark red rather than flag red so it is not mistaken for Huawei.
-        "us" | "usa" => hex(0x3C3B6E),
-        "cn" | "china" | "prc" => hex(0x8B0000),
-        "market" | "total" | "" => NEUTRAL,
-        // Residual groups ("Other CN vendors", "other") in a quiet grey.
-        k if k.starts_with("other") || k == "rest" => hex(0x8C8C8C),
-        _ => FALLBACK[(fnv1a(key.as_bytes()) as usize) % FALLBACK.len()],
+/// The named vendors in legend order, with their normalised aliases and
+/// colour. One table for both [`entity_colour`] and [`entity_rank`] (the
+/// rank is the index), so that order and colours are edited together.
+const VENDORS: [(&[&str], RGBColor); 9] = [
+    (&["nvidia"], hex(0x76B900)),
+    (
+        &["huawei", "huaweiascend", "ascend", "hisilicon"],
+        hex(0xC7000B),
+    ),
+    (&["cambricon"], hex(0x1F77B4)),
+    (&["hygon"], hex(0x9467BD)),
+    // AMD's own red would clash with Huawei, hence orange.
+    (&["amd"], hex(0xFF7F0E)),
+    (&["biren"], hex(0x8C564B)),
+    (&["metax"], hex(0xE377C2)),
+    (&["moorethreads", "moorethread", "mthreads"], hex(0x17BECF)),
+    (&["alibaba", "thead", "alibabathead"], hex(0xBCBD22)),
+];
+
+/// The named origins in legend order. US navy is much darker than
+/// Cambricon's blue; CN uses a dark red rather than flag red so it is not
+/// mistaken for Huawei.
+const ORIGINS: [(&[&str], RGBColor); 2] = [
+    (&["us", "usa"], hex(0x3C3B6E)),
+    (&["cn", "china", "prc"], hex(0x8B0000)),
+];
+
+/// Residual groups ("Other CN vendors", "other") in a quiet grey.
+const RESIDUAL: RGBColor = hex(0x8C8C8C);
+
+/// Rank (see [`entity_rank`]) and colour of a normalised name.
+fn classify(key: &str) -> (u8, RGBColor) {
+    let find = |table: &[(&[&str], RGBColor)]| {
+        table
+            .iter()
+            .position(|(aliases, _)| aliases.contains(&key))
+            .map(|i| (i as u8, table[i].1))
+    };
+    let n = VENDORS.len() as u8;
+    if let Some(v) = find(&VENDORS) {
+        v
+    } else if let Some((i, c)) = find(&ORIGINS) {
+        (n + 2 + i, c)
+    } else if matches!(key, "market" | "total" | "") {
+        (n + 2 + ORIGINS.len() as u8, NEUTRAL)
+    } else if key.starts_with("other") || key == "rest" {
+        (n + 1, RESIDUAL)
+    } else {
+        (
+            n,
+            FALLBACK[(fnv1a(key.as_bytes()) as usize) % FALLBACK.len()],
+        )
     }
 }
 
+/// The colour of a vendor, origin or aggregate, identical in every chart.
+pub(crate) fn entity_colour(name: &str) -> RGBColor {
+    classify(&normalise(name)).1
+}
+
 /// Sort key giving every chart and scenario the same entity order, by the
-/// rule that fixes the colours: the named vendors in the order of
-/// [`entity_colour`]'s map, then other vendors alphabetically, then residual
-/// groups ("Other CN vendors"), then the origins US and CN, then aggregates.
-/// (Ordering by size made the legend change from one scenario to the next.)
+/// table that fixes the colours: the named vendors in the order of
+/// [`VENDORS`], then any other name alphabetically (by normalised name),
+/// then residual groups ("Other CN vendors"), then the origins US and CN,
+/// then aggregates. The rank sees only a name, so an origin other than US
+/// and CN (e.g. "EU") cannot be told from a vendor and ranks with the other
+/// names: in a list of origins it comes first, before residual groups, US
+/// and CN. (Ordering by size made the legend change from one scenario to
+/// the next.)
 pub(crate) fn entity_rank(name: &str) -> (u8, String) {
     let key = normalise(name);
-    let rank = match key.as_str() {
-        "nvidia" => 0,
-        "huawei" | "huaweiascend" | "ascend" | "hisilicon" => 1,
-        "cambricon" => 2,
-        "hygon" => 3,
-        "amd" => 4,
-        "biren" => 5,
-        "metax" => 6,
-        "moorethreads" | "moorethread" | "mthreads" => 7,
-        "alibaba" | "thead" | "alibabathead" => 8,
-        "us" | "usa" => 11,
-        "cn" | "china" | "prc" => 12,
-        "market" | "total" | "" => 13,
-        k if k.starts_with("other") || k == "rest" => 10,
-        _ => 9,
-    };
-    (rank, key)
+    (classify(&key).0, key)
 }
 
 // ---------------------------------------------------------------------------
@@ -844,6 +875,115 @@ mod tests {
         );
         assert!(FALLBACK.contains(&entity_colour("SomeNewVendor")));
         assert_eq!(entity_colour("Other-CN-vendors"), hex(0x8C8C8C));
+    }
+
+    /// The map before the table and the non-ASCII keys, kept to check that
+    /// no name with an ASCII alphanumeric changed colour or rank.
+    fn old_colour_and_rank(name: &str) -> (RGBColor, u8) {
+        let key: String = name
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        match key.as_str() {
+            "nvidia" => (hex(0x76B900), 0),
+            "huawei" | "huaweiascend" | "ascend" | "hisilicon" => (hex(0xC7000B), 1),
+            "cambricon" => (hex(0x1F77B4), 2),
+            "hygon" => (hex(0x9467BD), 3),
+            "amd" => (hex(0xFF7F0E), 4),
+            "biren" => (hex(0x8C564B), 5),
+            "metax" => (hex(0xE377C2), 6),
+            "moorethreads" | "moorethread" | "mthreads" => (hex(0x17BECF), 7),
+            "alibaba" | "thead" | "alibabathead" => (hex(0xBCBD22), 8),
+            "us" | "usa" => (hex(0x3C3B6E), 11),
+            "cn" | "china" | "prc" => (hex(0x8B0000), 12),
+            "market" | "total" | "" => (NEUTRAL, 13),
+            k if k.starts_with("other") || k == "rest" => (hex(0x8C8C8C), 10),
+            _ => (
+                FALLBACK[(fnv1a(key.as_bytes()) as usize) % FALLBACK.len()],
+                9,
+            ),
+        }
+    }
+
+    #[test]
+    fn one_table_gives_the_old_colours_and_ranks_of_ascii_names() {
+        let mut names: Vec<String> = VENDORS
+            .iter()
+            .chain(&ORIGINS)
+            .flat_map(|(a, _)| a.iter().map(|s| s.to_uppercase()))
+            .collect();
+        names.extend(
+            [
+                "Moore Threads",
+                "T-Head",
+                "Other CN vendors",
+                "rest",
+                "market",
+                "Total",
+                "EU",
+                "Zhonghao Xinying",
+                "SomeNewVendor",
+                "a",
+                "Z9",
+            ]
+            .map(String::from),
+        );
+        // Every one- and two-character printable ASCII name with an
+        // alphanumeric.
+        let printable: Vec<char> = (0x20u8..0x7F).map(char::from).collect();
+        for &a in &printable {
+            names.push(a.to_string());
+            for &b in &printable {
+                names.push(format!("{a}{b}"));
+            }
+        }
+        for n in names
+            .iter()
+            .filter(|n| n.chars().any(|c| c.is_ascii_alphanumeric()))
+        {
+            let (colour, rank) = old_colour_and_rank(n);
+            assert_eq!(entity_colour(n), colour, "{n:?}");
+            assert_eq!(entity_rank(n).0, rank, "{n:?}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_names_are_ordinary_vendors() {
+        for n in ["海光", "沐曦", "Ωmega", "-", "+"] {
+            let (rank, key) = entity_rank(n);
+            assert!(!key.is_empty(), "{n:?}");
+            assert_eq!(rank, 9, "{n:?}");
+            assert!(FALLBACK.contains(&entity_colour(n)), "{n:?}");
+        }
+        assert_eq!(normalise("海光 Hygon"), "海光hygon");
+        assert_ne!(entity_colour("海光"), NEUTRAL);
+        assert_eq!(entity_colour("total"), NEUTRAL);
+        // Only a blank name is an aggregate.
+        assert_eq!(entity_rank(" ").0, 13);
+        // Ranks and order of a mixed list.
+        let mut v = [
+            "Total",
+            "CN",
+            "海光",
+            "Other CN vendors",
+            "US",
+            "Nvidia",
+            "EU",
+        ];
+        v.sort_by_cached_key(|n| entity_rank(n));
+        assert_eq!(
+            v,
+            [
+                "Nvidia",
+                "EU",
+                "海光",
+                "Other CN vendors",
+                "US",
+                "CN",
+                "Total"
+            ]
+        );
     }
 
     #[test]
