@@ -12,7 +12,7 @@ use super::render::DrawErr;
 use super::style::{
     ALPHA_50, ALPHA_90, AXIS, AxisLabels, GRID, LegendItem, MUTED, MonthAxis, MonthIndex, NumAxis,
     Swatch, TEXT, Ticked, bold, draw_axis_labels, draw_legend, draw_text, entity_colour,
-    entity_rank, font, legend_height, nice_axis, text_width,
+    entity_rank, font, legend_height, nice_axis, origin_rank, text_width,
 };
 
 /// One entity's series, already in display units.
@@ -65,11 +65,20 @@ impl BandSeries {
 
 /// Puts series in the fixed entity order ([`entity_rank`], ties by label)
 /// and drops empty ones.
-pub(crate) fn order_series(mut series: Vec<BandSeries>) -> Vec<BandSeries> {
+pub(crate) fn order_series(series: Vec<BandSeries>) -> Vec<BandSeries> {
+    order_series_by(series, entity_rank)
+}
+
+/// [`order_series`] for a list of origins ([`origin_rank`]).
+pub(crate) fn order_origins(series: Vec<BandSeries>) -> Vec<BandSeries> {
+    order_series_by(series, origin_rank)
+}
+
+fn order_series_by(mut series: Vec<BandSeries>, rank: fn(&str) -> (u8, String)) -> Vec<BandSeries> {
     series.retain(BandSeries::has_data);
     series.sort_by(|a, b| {
-        entity_rank(&a.entity)
-            .cmp(&entity_rank(&b.entity))
+        rank(&a.entity)
+            .cmp(&rank(&b.entity))
             .then_with(|| a.label.cmp(&b.label))
     });
     series

@@ -84,7 +84,7 @@ impl ComparisonChart {
             .into_iter()
             .filter(|e| e != "total")
             .collect();
-        let origins = data.entities("total_export_fee_usd");
+        let origins = data.origins("total_export_fee_usd");
         let fee_caption = match origins.as_slice() {
             [one] => format!("{one} export fee over the horizon ($ B)"),
             _ => "Export fee over the horizon ($ B)".to_string(),

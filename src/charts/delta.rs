@@ -16,7 +16,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::bands::{BandSeries, Panel, draw_panel, month_span, order_series};
+use super::bands::{BandSeries, Panel, draw_panel, month_span, order_origins, order_series};
 use super::read::{Comparison, Quantiles, Series, TimeSeries};
 use super::render::{Chart, DrawErr, write_chart};
 use super::rows::{
@@ -24,7 +24,7 @@ use super::rows::{
 };
 use super::style::{
     LegendItem, MUTED, MonthAxis, PAGE_MARGIN, Swatch, TEXT, draw_legend, draw_text, entity_colour,
-    entity_rank, font, legend_height, nice_axis, page, text_width,
+    entity_rank, font, legend_height, nice_axis, origin_rank, page, text_width,
 };
 use super::{ChartError, ChartFormat};
 
@@ -92,7 +92,10 @@ fn never_changes(series: &Series) -> bool {
 /// Keeps the series that change somewhere; if none does, keeps them all (so
 /// that "no change at all" is still drawn). Returns the kept series and the
 /// labels of the unchanged ones.
-fn drop_unchanged(series: Vec<(BandSeries, bool)>) -> (Vec<BandSeries>, Vec<String>) {
+fn drop_unchanged(
+    series: Vec<(BandSeries, bool)>,
+    rank: fn(&str) -> (u8, String),
+) -> (Vec<BandSeries>, Vec<String>) {
     if series.iter().all(|(_, unchanged)| *unchanged) {
         return (series.into_iter().map(|(s, _)| s).collect(), Vec::new());
     }
@@ -105,13 +108,13 @@ fn drop_unchanged(series: Vec<(BandSeries, bool)>) -> (Vec<BandSeries>, Vec<Stri
             kept.push(s);
         }
     }
-    (kept, ranked_labels(unchanged))
+    (kept, ranked_labels(unchanged, rank))
 }
 
 /// The labels of `series` in the fixed entity order (ties by label), so a
 /// list of names reads the same as the legends.
-fn ranked_labels(mut series: Vec<BandSeries>) -> Vec<String> {
-    series.sort_by_cached_key(|s| (entity_rank(&s.entity), s.label.clone()));
+fn ranked_labels(mut series: Vec<BandSeries>, rank: fn(&str) -> (u8, String)) -> Vec<String> {
+    series.sort_by_cached_key(|s| (rank(&s.entity), s.label.clone()));
     series.into_iter().map(|s| s.label).collect()
 }
 
@@ -219,10 +222,10 @@ impl DeltaShare {
                 origins.push((s, same));
             }
         }
-        let (origins, mut unchanged) = drop_unchanged(origins);
-        let (vendors, u) = drop_unchanged(vendors);
+        let (origins, mut unchanged) = drop_unchanged(origins, origin_rank);
+        let (vendors, u) = drop_unchanged(vendors, entity_rank);
         unchanged.extend(u);
-        let (origins, vendors) = (order_series(origins), order_series(vendors));
+        let (origins, vendors) = (order_origins(origins), order_series(vendors));
         if origins.is_empty() && vendors.is_empty() {
             return None;
         }
@@ -369,7 +372,7 @@ impl DeltaRevenue {
         // Fees are kept apart so they are listed after the vendors.
         let everything_same = vendors.iter().chain(&fees).all(|(_, same)| *same);
         let mut unchanged = Vec::new();
-        let mut keep = |group: Vec<(BandSeries, bool)>| -> Vec<BandSeries> {
+        let mut keep = |group: Vec<(BandSeries, bool)>, origins: bool| -> Vec<BandSeries> {
             let (mut kept, mut same_here) = (Vec::new(), Vec::new());
             for (s, same) in group {
                 if same && !everything_same {
@@ -378,11 +381,16 @@ impl DeltaRevenue {
                     kept.push(s);
                 }
             }
-            unchanged.extend(ranked_labels(same_here));
-            order_series(kept)
+            if origins {
+                unchanged.extend(ranked_labels(same_here, origin_rank));
+                order_origins(kept)
+            } else {
+                unchanged.extend(ranked_labels(same_here, entity_rank));
+                order_series(kept)
+            }
         };
-        let mut series = keep(vendors);
-        series.extend(keep(fees));
+        let mut series = keep(vendors, false);
+        series.extend(keep(fees, true));
         if series.is_empty() {
             return None;
         }
@@ -550,7 +558,7 @@ impl HorizonDeltas {
             .into_iter()
             .filter(|e| e != "total")
             .collect();
-        let origins = data.entities("total_export_fee_usd");
+        let origins = data.origins("total_export_fee_usd");
         let fee_caption = match origins.as_slice() {
             [one] => format!("{one} export fee over the horizon ($ B)"),
             _ => "Export fee over the horizon ($ B)".to_string(),
@@ -951,6 +959,26 @@ mod tests {
         let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
         let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
         assert!(svg.contains("not drawn: Nvidia, Huawei, Zeta."), "{svg}");
+    }
+
+    #[test]
+    fn unchanged_fees_list_us_and_cn_before_other_origins() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = HEADER.to_string();
+        for m in ["2026-01", "2026-02"] {
+            s +=
+                &format!("alt,base,{m},revenue_usd,Cambricon,-1e9,0,-2e9,-1e9,-1e9,-5e8,0,0,0.9\n");
+            for o in ["EU", "CN", "US"] {
+                s += &format!("alt,base,{m},export_fee_usd,{o},0,0,0,0,0,0,0,0,0\n");
+            }
+        }
+        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
+        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
+        let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
+        assert!(
+            svg.contains("not drawn: US export fee, CN export fee, EU export fee."),
+            "{svg}"
+        );
     }
 
     /// A horizon summary with one alternative per given row.

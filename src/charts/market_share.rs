@@ -4,7 +4,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::Meta;
-use super::bands::{BandSeries, Panel, draw_panel, month_span, order_series};
+use super::bands::{BandSeries, Panel, draw_panel, month_span, order_origins, order_series};
 use super::read::TimeSeries;
 use super::render::{Chart, DrawErr};
 use super::style::{MonthAxis, NumAxis, PAGE_MARGIN, page};
@@ -35,7 +35,7 @@ impl MarketShare {
                 origins.push(s);
             }
         }
-        let origins = order_series(origins);
+        let origins = order_origins(origins);
         let vendors = order_series(vendors);
         if origins.is_empty() && vendors.is_empty() {
             return None;

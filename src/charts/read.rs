@@ -11,7 +11,7 @@ use std::io::ErrorKind;
 use std::path::Path;
 
 use super::ChartError;
-use super::style::{MonthIndex, entity_rank, parse_month};
+use super::style::{MonthIndex, entity_rank, origin_rank, parse_month};
 
 /// The quantiles of one (month, metric, entity) or (scenario, metric, entity)
 /// cell. Missing or unparsable values are NaN.
@@ -327,13 +327,22 @@ impl Comparison {
     /// Entities of `metric` in the fixed order of [`entity_rank`] (the same
     /// in every chart, whatever order a scenario lists them in).
     pub(crate) fn entities(&self, metric: &str) -> Vec<String> {
+        self.entities_by(metric, entity_rank)
+    }
+
+    /// [`Self::entities`] for a metric by origin ([`origin_rank`]).
+    pub(crate) fn origins(&self, metric: &str) -> Vec<String> {
+        self.entities_by(metric, origin_rank)
+    }
+
+    fn entities_by(&self, metric: &str, rank: fn(&str) -> (u8, String)) -> Vec<String> {
         let mut seen = Vec::<String>::new();
         for r in self.rows.iter().filter(|r| r.metric == metric) {
             if !seen.contains(&r.entity) {
                 seen.push(r.entity.clone());
             }
         }
-        seen.sort_by_cached_key(|e| entity_rank(e));
+        seen.sort_by_cached_key(|e| rank(e));
         seen
     }
 

@@ -4,7 +4,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::Meta;
-use super::bands::{BandSeries, Panel, draw_panel, month_span, order_series, value_axis};
+use super::bands::{
+    BandSeries, Panel, draw_panel, month_span, order_origins, order_series, value_axis,
+};
 use super::read::TimeSeries;
 use super::render::{Chart, DrawErr};
 use super::style::{MonthAxis, PAGE_MARGIN, page};
@@ -41,7 +43,7 @@ impl Revenue {
         }
         // Vendors first, fees last, each group largest first.
         let mut series = order_series(vendors);
-        series.extend(order_series(fees));
+        series.extend(order_origins(fees));
         if series.is_empty() {
             return None;
         }

@@ -168,13 +168,27 @@ pub(crate) fn entity_colour(name: &str) -> RGBColor {
 /// [`VENDORS`], then any other name alphabetically (by normalised name),
 /// then residual groups ("Other CN vendors"), then the origins US and CN,
 /// then aggregates. The rank sees only a name, so an origin other than US
-/// and CN (e.g. "EU") cannot be told from a vendor and ranks with the other
-/// names: in a list of origins it comes first, before residual groups, US
-/// and CN. (Ordering by size made the legend change from one scenario to
-/// the next.)
+/// and CN (e.g. "EU") cannot be told from a vendor here; lists of origins
+/// use [`origin_rank`], which puts such origins after US and CN. (Ordering
+/// by size made the legend change from one scenario to the next.)
 pub(crate) fn entity_rank(name: &str) -> (u8, String) {
     let key = normalise(name);
     (classify(&key).0, key)
+}
+
+/// Sort key for a list known to hold origins (the origin panel, export
+/// fees): as [`entity_rank`], except that names it cannot place are other
+/// origins and so come after US and CN (alphabetically), before aggregates.
+pub(crate) fn origin_rank(name: &str) -> (u8, String) {
+    let (rank, key) = entity_rank(name);
+    let n = VENDORS.len() as u8;
+    let after_origins = n + 2 + ORIGINS.len() as u8;
+    let rank = match rank {
+        r if r == n => after_origins,
+        r if r == after_origins => after_origins + 1,
+        r => r,
+    };
+    (rank, key)
 }
 
 // ---------------------------------------------------------------------------
@@ -984,6 +998,17 @@ mod tests {
                 "Total"
             ]
         );
+    }
+
+    #[test]
+    fn origins_other_than_us_and_cn_come_after_them() {
+        let mut v = ["EU", "Total", "CN", "Other origins", "AE", "US"];
+        v.sort_by_cached_key(|n| origin_rank(n));
+        assert_eq!(v, ["Other origins", "US", "CN", "AE", "EU", "Total"]);
+        // Known names keep their rank.
+        for n in ["Nvidia", "US", "CN", "Other CN vendors"] {
+            assert_eq!(origin_rank(n), entity_rank(n), "{n}");
+        }
     }
 
     #[test]
