@@ -59,11 +59,15 @@ impl Quantiles {
     /// Whether the data prove that every trial tied (difference 0):
     /// `p_alt_higher` = `p_alt_lower` = 0 does; without those columns, mean
     /// and sd both 0 do (the trials then all equal their mean; only
-    /// differences below ~1e-154, whose squares underflow, could hide).
-    /// Zero quantiles alone do not, since a change in under 5 % of trials
-    /// leaves them all at 0.
+    /// differences below ~1e-154, whose squares underflow, could hide, which
+    /// is why the shares win when present). Zero quantiles alone do not,
+    /// since a change in under 5 % of trials leaves them all at 0.
     pub(crate) fn never_changes(&self) -> bool {
-        (self.p_higher == 0.0 && self.p_lower == 0.0) || (self.mean == 0.0 && self.sd == 0.0)
+        if self.p_higher.is_nan() || self.p_lower.is_nan() {
+            self.mean == 0.0 && self.sd == 0.0
+        } else {
+            self.p_higher == 0.0 && self.p_lower == 0.0
+        }
     }
 
     /// Whether the data prove that some trial changed: a positive share of
@@ -359,6 +363,44 @@ impl Comparison {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn change_evidence_prefers_the_shares_of_trials() {
+        let zero = Quantiles {
+            mean: 0.0,
+            sd: 0.0,
+            p5: 0.0,
+            p25: 0.0,
+            p50: 0.0,
+            p75: 0.0,
+            p95: 0.0,
+            p_higher: 0.0,
+            p_lower: 0.0,
+        };
+        assert!(zero.never_changes() && !zero.some_change());
+        // One trial in 1000 lower by 1e-320: mean and sd underflow to 0,
+        // but the share of trials still shows the change.
+        let tiny = Quantiles {
+            p_lower: 0.001,
+            ..zero
+        };
+        assert!(!tiny.never_changes() && tiny.some_change());
+        // Without the shares, mean and sd decide; without those too, nothing.
+        let no_p = Quantiles {
+            p_higher: f64::NAN,
+            p_lower: f64::NAN,
+            ..zero
+        };
+        assert!(no_p.never_changes() && !no_p.some_change());
+        let spread = Quantiles { sd: 1e7, ..no_p };
+        assert!(!spread.never_changes() && spread.some_change());
+        let nothing = Quantiles {
+            mean: f64::NAN,
+            sd: f64::NAN,
+            ..no_p
+        };
+        assert!(!nothing.never_changes() && !nothing.some_change());
+    }
 
     #[test]
     fn lenient_rows() {
