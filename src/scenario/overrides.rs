@@ -91,7 +91,9 @@ impl Override {
                 let key = arg[path_range.clone()].rsplit('.').next().unwrap_or("");
                 let line = format!("{key} = {value_text}");
                 let path = &arg[path_range.clone()];
-                if let Some(help) = super::recover::number_slip(&line, line.len() - 1..line.len()) {
+                // The last character's span: `line.len() - 1` may fall inside `×`.
+                let last = line.char_indices().last().map_or(0, |(i, _)| i);
+                if let Some(help) = super::recover::number_slip(&line, last..line.len()) {
                     p = p.help(help.replace(&format!("{key} = "), &format!("--set {path}=")));
                 } else if value_text
                     .chars()
