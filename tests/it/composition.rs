@@ -729,6 +729,21 @@ fn set_values_are_validated_like_the_file() {
             &["the value is not valid TOML", "text needs quotes"],
         ),
         ("product.H200.price", &["expected PATH=VALUE"]),
+        // A value ending in a character of several bytes still gets its help.
+        (
+            "export_rule.H200.2026-01.quota=0.7×",
+            &["help: write a number, e.g. --set export_rule.H200.2026-01.quota=0.7"],
+        ),
+        // Thousands commas are dropped before the number is taken.
+        (
+            "export_rule.H200.2026-01.quota=20,000 units",
+            &["--set export_rule.H200.2026-01.quota=20000"],
+        ),
+        // A fee is below 1: 100 % is no fee, and 1.5 is told so.
+        (
+            "export_rule.H20.2025-08.revenue_fee=1.5",
+            &["help: fees are fractions below 1"],
+        ),
     ] {
         let o = run_cli(
             tmp.path(),
@@ -749,6 +764,18 @@ fn set_values_are_validated_like_the_file() {
             "{arg}: the argument is named:\n{err}"
         );
     }
+    let o = run_cli(
+        tmp.path(),
+        &[
+            "check",
+            &shipped("baseline.toml").display().to_string(),
+            "--set",
+            "export_rule.H20.2025-08.revenue_fee=100",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(!err.contains("100 % is 1"), "{err}");
     // The library gives the same, typed.
     let e = ComposedScenario::builtin_baseline()
         .expect("builtin")
