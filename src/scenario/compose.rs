@@ -234,7 +234,15 @@ impl ComposedScenario {
         }
         if problems.len() > composition_problems {
             // A --set that could not be applied: the document is not the one asked for.
-            return Err(to_error(problems, &sources, overrides, &places, Some(&doc)));
+            let before = self.problems_without(overrides);
+            return Err(to_error(
+                problems,
+                &sources,
+                overrides,
+                &places,
+                Some(&doc),
+                &before,
+            ));
         }
         // The text that every span points into: the files', then each --set
         // argument's, each followed by "\n" (see `Source::base`).
@@ -244,21 +252,31 @@ impl ComposedScenario {
             text.push_str(o.arg());
             text.push('\n');
         }
-        let de = doc.to_de();
-        let span = de.span();
-        let table = match de.into_inner() {
-            DeValue::Table(t) => t,
-            // The document is built from a parsed TOML document: a table.
-            _ => DeTable::new(),
-        };
-        let root = &self.files[0];
-        let resolved = resolve_document(Spanned::new(span, table), &text, &root.text, &root.name);
+        let resolved = self.resolve_doc(&doc, &text);
         let mut scenario = match resolved {
             Ok(s) if problems.is_empty() => s,
-            Ok(_) => return Err(to_error(problems, &sources, overrides, &places, Some(&doc))),
+            Ok(_) => {
+                let before = self.problems_without(overrides);
+                return Err(to_error(
+                    problems,
+                    &sources,
+                    overrides,
+                    &places,
+                    Some(&doc),
+                    &before,
+                ));
+            }
             Err(more) => {
                 problems.extend(more);
-                return Err(to_error(problems, &sources, overrides, &places, Some(&doc)));
+                let before = self.problems_without(overrides);
+                return Err(to_error(
+                    problems,
+                    &sources,
+                    overrides,
+                    &places,
+                    Some(&doc),
+                    &before,
+                ));
             }
         };
         scenario.provenance = Provenance {
@@ -274,6 +292,32 @@ impl ComposedScenario {
             overrides: overrides.iter().map(ToString::to_string).collect(),
         };
         Ok(scenario)
+    }
+
+    fn resolve_doc(&self, doc: &Node, text: &str) -> Result<Scenario, Vec<Problem>> {
+        let de = doc.to_de();
+        let span = de.span();
+        let table = match de.into_inner() {
+            DeValue::Table(t) => t,
+            // The document is built from a parsed TOML document: a table.
+            _ => DeTable::new(),
+        };
+        let root = &self.files[0];
+        resolve_document(Spanned::new(span, table), text, &root.text, &root.name)
+    }
+
+    /// The files' problems without the overrides, so that a problem is said
+    /// to be an override's only when the override caused it. Errors are the
+    /// rare path: resolving once more costs little.
+    fn problems_without(&self, overrides: &[Override]) -> Vec<Problem> {
+        if overrides.is_empty() {
+            return Vec::new();
+        }
+        let mut problems = self.problems.clone();
+        if let Err(more) = self.resolve_doc(&self.doc, &self.joined) {
+            problems.extend(more);
+        }
+        problems
     }
 
     fn compose(
@@ -305,7 +349,7 @@ impl ComposedScenario {
                     Err(mut p) => {
                         // Reported where the file names its parent.
                         p.span = Some(span.clone());
-                        return Err(to_error(vec![p], &files, &[], &[], None));
+                        return Err(to_error(vec![p], &files, &[], &[], None, &[]));
                     }
                 }
             }
@@ -451,7 +495,14 @@ fn parse_layer(file: &Source) -> Result<Layer, ScenarioError> {
     }
     if !fatal.is_empty() {
         fatal.extend(problems);
-        return Err(to_error(fatal, std::slice::from_ref(file), &[], &[], None));
+        return Err(to_error(
+            fatal,
+            std::slice::from_ref(file),
+            &[],
+            &[],
+            None,
+            &[],
+        ));
     }
     Ok(Layer {
         doc: Node {
@@ -628,6 +679,7 @@ fn to_error(
     overrides: &[Override],
     places: &[Place],
     doc: Option<&Node>,
+    before: &[Problem],
 ) -> ScenarioError {
     let mut groups: Vec<Vec<Problem>> = vec![Vec::new(); sources.len().max(1)];
     let spans: Vec<Range<usize>> = problems.iter().filter_map(|p| p.span.clone()).collect();
@@ -636,7 +688,10 @@ fn to_error(
         .find(|s| s.is_override)
         .map_or(usize::MAX, |s| s.base);
     for mut p in problems {
-        if let Some(s) = p.span.clone().filter(|s| s.start < in_files) {
+        let caused = !before
+            .iter()
+            .any(|b| b.message == p.message && b.span == p.span);
+        if let Some(s) = p.span.clone().filter(|s| s.start < in_files && caused) {
             name_overrides_at(&mut p, &s, overrides, places, &spans, doc);
         }
         let at = match &p.span {
@@ -692,8 +747,9 @@ fn to_error(
     }
 }
 
-/// A problem in a file, in a table that a `--set` changed, names that
-/// argument: the file's line alone would not show why a valid file fails.
+/// A problem in a file that a `--set` caused, in a table that it changed,
+/// names that argument: the file's line alone would not show why a valid
+/// file fails.
 fn name_overrides_at(
     p: &mut Problem,
     span: &Range<usize>,
@@ -715,7 +771,7 @@ fn name_overrides_at(
         let Some((_, parent)) = o.segs.split_last() else {
             continue;
         };
-        if p.help.is_some() || !p.message.contains("applies only to") || parent.is_empty() {
+        if p.help.is_some() || !p.misplaced_key || parent.is_empty() {
             continue;
         }
         let Some(Value::Table(t)) = place.first().zip(doc).and_then(|(r, d)| find_table(d, r))

@@ -1042,7 +1042,8 @@ impl Resolver {
                     self.err(
                         Some(q.span()),
                         "`quota` applies only to regime = \"licensed\"",
-                    );
+                    )
+                    .misplaced_key = true;
                 }
                 None
             }
@@ -1060,7 +1061,8 @@ impl Resolver {
                     self.err(
                         Some(a.span()),
                         "`approval_rate` applies only to regime = \"licensed\"",
-                    );
+                    )
+                    .misplaced_key = true;
                 }
                 None
             }

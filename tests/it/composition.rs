@@ -826,6 +826,39 @@ fn a_problem_a_set_causes_in_the_file_names_the_set() {
 }
 
 #[test]
+fn a_problem_the_file_has_without_the_set_does_not_name_the_set() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let baseline = shipped("baseline.toml").display().to_string();
+    let banned = format!(
+        "[scenario]\nname = \"bad\"\nextends = {baseline:?}\n\n[[export_rule]]\n\
+         product = \"H200\"\nfrom = \"2027-01\"\nregime = \"banned\"\nquota = 5\n"
+    );
+    let negative = format!(
+        "[scenario]\nname = \"bad\"\nextends = {baseline:?}\n\n[market.demand]\ninitial = -5\n"
+    );
+    for (text, arg, want) in [
+        (
+            banned,
+            "export_rule.H200.2027-01.revenue_fee=0.1",
+            "`quota` applies only to regime = \"licensed\"",
+        ),
+        (
+            negative,
+            "market.demand.annual_growth=0.5",
+            "demand `initial` must be ≥ 0, found -5",
+        ),
+    ] {
+        write(tmp.path(), "bad.toml", &text);
+        let o = run_cli(tmp.path(), &["check", "bad.toml", "--set", arg]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(want), "{err}");
+        assert!(!err.contains("changed by"), "{arg}: {err}");
+        assert!(!err.contains("replace the whole table"), "{arg}: {err}");
+    }
+}
+
+#[test]
 fn set_is_recorded_in_the_manifest_and_used_by_the_run() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let o = run_cli(
