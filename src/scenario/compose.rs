@@ -724,12 +724,15 @@ fn to_error(
             for p in &mut problems {
                 if let Some(o) = o {
                     full_path_help(p, &o.segs);
+                    if let Some(v) = o.vary().filter(|v| *v != o.arg()) {
+                        p.notes.push(format!("a point of --vary {v}"));
+                    }
                 }
                 // One --set goes to every scenario of a run: say which one.
                 p.notes.push(format!("applied to {scenario}"));
             }
             errors.push(ScenarioError::Override {
-                option: "--set".into(),
+                option: o.map_or("--set", Override::option).into(),
                 arg: src.name.clone(),
                 problems,
             });
@@ -763,8 +766,10 @@ fn name_overrides_at(
         if !place.iter().any(|r| inside(r, span)) {
             continue;
         }
-        p.notes
-            .push(format!("this table was changed by `--set {}`", o.arg()));
+        p.notes.push(match o.vary() {
+            None => format!("this table was changed by `--set {}`", o.arg()),
+            Some(v) => format!("this table was changed by a point of `--vary {v}`"),
+        });
         // A key the new value makes wrong (`quota` once the regime is
         // "banned") cannot be taken out by --set, but the whole table can be
         // replaced: show it without the keys at fault.
@@ -772,6 +777,11 @@ fn name_overrides_at(
             continue;
         };
         if p.help.is_some() || !p.misplaced_key || parent.is_empty() {
+            continue;
+        }
+        if o.vary().is_some() {
+            // Replacing the table would hold for every point of the sweep.
+            p.help = Some("a sweep point cannot remove a key; edit a copy of the file".into());
             continue;
         }
         let Some(Value::Table(t)) = place.first().zip(doc).and_then(|(r, d)| find_table(d, r))

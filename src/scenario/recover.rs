@@ -303,6 +303,16 @@ fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
 /// (`revenue_fee = 25%`, `quota = 50,000`, `approval_rate = 0.7x`), when
 /// the syntax error at `span` lies in such a value of a `key = value` line.
 pub(super) fn number_slip(text: &str, span: Range<usize>) -> Option<String> {
+    let (key, says, x) = number_slip_parts(text, span)?;
+    Some(format!("{says}{key} = {x}"))
+}
+
+/// [`number_slip`] in parts: the key, what the help says before `key = `,
+/// and the value to write (with an alternative in parentheses).
+pub(super) fn number_slip_parts(
+    text: &str,
+    span: Range<usize>,
+) -> Option<(String, &'static str, String)> {
     let line_start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[line_start..]
         .find('\n')
@@ -318,23 +328,25 @@ pub(super) fn number_slip(text: &str, span: Range<usize>) -> Option<String> {
     if key.is_empty() || !value.starts_with(|c: char| numeric(c) || CURRENCY.contains(&c)) {
         return None;
     }
-    let help = match number_meant(value)? {
-        Meant::Thousands(digits) => format!(
-            "TOML numbers have no `,` between thousands: {key} = {digits} (or {})",
-            value.replace(',', "_")
+    let (says, x) = match number_meant(value)? {
+        Meant::Thousands(digits) => (
+            "TOML numbers have no `,` between thousands: ",
+            format!("{digits} (or {})", value.replace(',', "_")),
         ),
-        Meant::DecimalComma(x) => format!("TOML numbers use a decimal point: {key} = {x}"),
-        Meant::Plain(x) => plain_number_help(key, &x),
-        Meant::Lead(x) => format!("write a number, e.g. {key} = {x}"),
+        Meant::DecimalComma(x) => ("TOML numbers use a decimal point: ", x),
+        Meant::Plain(x) => (PLAIN_NUMBER, x),
+        Meant::Lead(x) => ("write a number, e.g. ", x),
     };
     // A help that repeats what was written would not be one.
-    (!help.ends_with(&format!("{key} = {value}"))).then_some(help)
+    (x != value).then(|| (key.to_string(), says, x))
 }
 
 const CURRENCY: [char; 3] = ['$', '€', '£'];
 
+const PLAIN_NUMBER: &str = "write a plain number, without quotes, currency or separators: ";
+
 fn plain_number_help(key: &str, x: &str) -> String {
-    format!("write a plain number, without quotes, currency or separators: {key} = {x}")
+    format!("{PLAIN_NUMBER}{key} = {x}")
 }
 
 /// How text that starts as a number was meant.
