@@ -216,14 +216,17 @@ impl ComposedScenario {
                     .note("--set applies after `extends` and `remove` have been read")
                     .help("write a scenario file that `extends` this one instead"),
                 );
+                // One place per override; one not applied changed none.
+                places.push(Place::new());
             } else {
                 match edit_document(&mut doc, &segs, Edit::Set(value)) {
                     Ok(place) => places.push(place),
-                    Err(p) => problems.push(p),
+                    Err(p) => {
+                        problems.push(p);
+                        places.push(Place::new());
+                    }
                 }
             }
-            // One place per override; an override not applied changed none.
-            places.resize(sources.len() + 1 - self.files.len(), Place::new());
             sources.push(Source {
                 name: o.arg().to_string(),
                 text: o.arg().into(),
@@ -793,13 +796,19 @@ fn name_overrides_at(
             .filter(|(_, (_, v))| !problem_spans.iter().any(|s| inside(&v.span, s)))
             .map(|(k, (_, v))| format!("{} = {}", toml_key(k), inline_toml(v)))
             .collect();
+        let arg = format!("{}={{ {} }}", path_text(parent), kept.join(", "));
         p.help = Some(format!(
             "--set cannot remove a key; replace the whole table instead: \
-             --set '{}={{ {} }}', or edit a copy of the file",
-            path_text(parent),
-            kept.join(", ")
+             --set {}, or edit a copy of the file",
+            shell_quoted(&arg)
         ));
     }
+}
+
+/// `s` in single quotes for a POSIX shell; a `'` inside closes the quotes,
+/// is escaped and reopens them.
+fn shell_quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// The value of the table whose span is `span`.
@@ -915,6 +924,30 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quote_in_a_suggested_argument_stays_quoted_for_the_shell() {
+        assert_eq!(shell_quoted("a=1"), "'a=1'");
+        assert_eq!(shell_quoted("n = 'x'"), r"'n = '\''x'\'''");
+    }
+
+    #[test]
+    fn a_set_that_fails_to_apply_keeps_one_place_per_override() {
+        let composed = ComposedScenario::builtin_baseline().expect("builtin");
+        let args = [
+            "scenario.extends=\"x.toml\"",
+            "product.H2000.price=1",
+            "export_rule.H200.2026-01.regime=\"banned\"",
+        ];
+        let overrides: Vec<Override> = args
+            .iter()
+            .map(|a| Override::parse(a).expect("parses"))
+            .collect();
+        let e = composed.resolve_with(&overrides).expect_err("refused");
+        let text = e.to_string();
+        assert!(text.contains("cannot be set with --set"), "{text}");
+        assert!(text.contains("no product"), "{text}");
+    }
 
     #[test]
     fn a_missing_parent_suggests_only_a_near_file_name() {
