@@ -114,9 +114,17 @@ impl Override {
                 let rewritten = |x: &str| match vary {
                     None => Some(format!("--set {path}={x}")),
                     Some(v) => {
+                        // The other values kept as typed; a comma inside `{}`
+                        // splits no value, so one exact match is required.
                         let (vpath, list) = v.split_once('=')?;
-                        let mut values: Vec<&str> = list.split(',').map(str::trim).collect();
-                        *values.iter_mut().find(|w| **w == value_text)? = x;
+                        let mut values: Vec<&str> = list.split(',').collect();
+                        let hits: Vec<usize> = (0..values.len())
+                            .filter(|&i| values[i].trim() == value_text)
+                            .collect();
+                        let [i] = hits[..] else {
+                            return None;
+                        };
+                        values[i] = x;
                         Some(format!("--vary {vpath}={}", values.join(",")))
                     }
                 };
@@ -273,6 +281,33 @@ mod tests {
             e.to_string()
                 .contains("--set 'product.H200.label=\"Nvidia H200\"'"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_sweep_points_help_fixes_its_vary_list() {
+        let help = |arg: &str, vary: &str| {
+            let e = Override::parse_point(arg, vary).expect_err(arg);
+            match e {
+                ScenarioError::Override {
+                    option, problems, ..
+                } => {
+                    assert_eq!(option, "--vary");
+                    problems[0].help.clone().unwrap_or_default()
+                }
+                other => panic!("{other:?}"),
+            }
+        };
+        let path = "export_rule.H200.2026-01.revenue_fee";
+        assert!(
+            help(&format!("{path}=25%"), &format!("{path}=25%, 0.3"))
+                .ends_with(&format!("--vary {path}=0.25, 0.3")),
+        );
+        // The value twice in the list, or inside a table: no list to offer.
+        assert_eq!(help(&format!("{path}=25%"), &format!("{path}=25%,25%")), "");
+        assert!(
+            help("product.H200.label=abc", "product.H200.label=abc,\"x\"")
+                .ends_with("--vary 'product.H200.label=\"abc\",\"x\"'")
         );
     }
 }
