@@ -290,6 +290,8 @@ fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
         } else {
             p = p.help("each key may appear once in a table; remove or rename one of them");
         }
+    } else if let Some(help) = e.span().and_then(|s| second_key(text, s)) {
+        p = p.help(help);
     } else if let Some(help) = e.span().and_then(|s| number_slip(text, s)) {
         // `25%`, `50,000`, `0.7x`: a number was meant, not a string.
         p = p.help(help);
@@ -297,6 +299,28 @@ fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
         p = p.help("strings are written in double quotes, e.g. name = \"H200\"");
     }
     p
+}
+
+/// The help for two keys on one line (`quota = 5000 approval_rate = 0.5`),
+/// when the syntax error at `span` follows the first `=` of such a line.
+/// Lines with quotes, brackets or comments are left alone: unsure.
+fn second_key(text: &str, span: Range<usize>) -> Option<String> {
+    let line_start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let eq = line.find('=')?;
+    if span.start <= line_start + eq || line.contains(['"', '\'', '#', '{', '[']) {
+        return None;
+    }
+    let rest = &line[eq + 1..];
+    let before = rest[..rest.find('=')?].trim_end();
+    let (value, key) = before.rsplit_once(char::is_whitespace)?;
+    let bare = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
+    // A number first: after `name = foo bar = x` the text may be the value.
+    let number = value
+        .trim()
+        .starts_with(|c: char| c.is_ascii_digit() || "+-.".contains(c));
+    (number && !key.is_empty() && key.chars().all(bare))
+        .then(|| format!("one key per line: start `{key} = ...` on a new line"))
 }
 
 /// The help for a value that starts as a number but is not valid TOML
@@ -896,7 +920,12 @@ mod tests {
             "TOML numbers use a decimal point: price = 1.5"
         );
         // Two keys on one line: the number was fine.
-        assert_eq!(help("price = 5000 share = 0.5"), "");
+        assert_eq!(
+            help("price = 5000 share = 0.5"),
+            "one key per line: start `share = ...` on a new line"
+        );
+        assert_eq!(help("price = 5000 \"share\" = 0.5"), "");
+        assert!(!help("price = abc share = 0.5").contains("one key"));
         // Not finite: no fraction made of it.
         assert_eq!(help("price = 1e400%"), "");
         assert!(!help("price = +inf %").contains("number"));
