@@ -216,14 +216,17 @@ impl ComposedScenario {
                     .note("--set applies after `extends` and `remove` have been read")
                     .help("write a scenario file that `extends` this one instead"),
                 );
+                // One place per override; one not applied changed none.
+                places.push(Place::new());
             } else {
                 match edit_document(&mut doc, &segs, Edit::Set(value)) {
                     Ok(place) => places.push(place),
-                    Err(p) => problems.push(p),
+                    Err(p) => {
+                        problems.push(p);
+                        places.push(Place::new());
+                    }
                 }
             }
-            // One place per override; an override not applied changed none.
-            places.resize(sources.len() + 1 - self.files.len(), Place::new());
             sources.push(Source {
                 name: o.arg().to_string(),
                 text: o.arg().into(),
@@ -234,7 +237,15 @@ impl ComposedScenario {
         }
         if problems.len() > composition_problems {
             // A --set that could not be applied: the document is not the one asked for.
-            return Err(to_error(problems, &sources, overrides, &places, Some(&doc)));
+            let before = self.problems_without(overrides);
+            return Err(to_error(
+                problems,
+                &sources,
+                overrides,
+                &places,
+                Some(&doc),
+                &before,
+            ));
         }
         // The text that every span points into: the files', then each --set
         // argument's, each followed by "\n" (see `Source::base`).
@@ -244,21 +255,31 @@ impl ComposedScenario {
             text.push_str(o.arg());
             text.push('\n');
         }
-        let de = doc.to_de();
-        let span = de.span();
-        let table = match de.into_inner() {
-            DeValue::Table(t) => t,
-            // The document is built from a parsed TOML document: a table.
-            _ => DeTable::new(),
-        };
-        let root = &self.files[0];
-        let resolved = resolve_document(Spanned::new(span, table), &text, &root.text, &root.name);
+        let resolved = self.resolve_doc(&doc, &text);
         let mut scenario = match resolved {
             Ok(s) if problems.is_empty() => s,
-            Ok(_) => return Err(to_error(problems, &sources, overrides, &places, Some(&doc))),
+            Ok(_) => {
+                let before = self.problems_without(overrides);
+                return Err(to_error(
+                    problems,
+                    &sources,
+                    overrides,
+                    &places,
+                    Some(&doc),
+                    &before,
+                ));
+            }
             Err(more) => {
                 problems.extend(more);
-                return Err(to_error(problems, &sources, overrides, &places, Some(&doc)));
+                let before = self.problems_without(overrides);
+                return Err(to_error(
+                    problems,
+                    &sources,
+                    overrides,
+                    &places,
+                    Some(&doc),
+                    &before,
+                ));
             }
         };
         scenario.provenance = Provenance {
@@ -274,6 +295,32 @@ impl ComposedScenario {
             overrides: overrides.iter().map(ToString::to_string).collect(),
         };
         Ok(scenario)
+    }
+
+    fn resolve_doc(&self, doc: &Node, text: &str) -> Result<Scenario, Vec<Problem>> {
+        let de = doc.to_de();
+        let span = de.span();
+        let table = match de.into_inner() {
+            DeValue::Table(t) => t,
+            // The document is built from a parsed TOML document: a table.
+            _ => DeTable::new(),
+        };
+        let root = &self.files[0];
+        resolve_document(Spanned::new(span, table), text, &root.text, &root.name)
+    }
+
+    /// The files' problems without the overrides, so that a problem is said
+    /// to be an override's only when the override caused it. Errors are the
+    /// rare path: resolving once more costs little.
+    fn problems_without(&self, overrides: &[Override]) -> Vec<Problem> {
+        if overrides.is_empty() {
+            return Vec::new();
+        }
+        let mut problems = self.problems.clone();
+        if let Err(more) = self.resolve_doc(&self.doc, &self.joined) {
+            problems.extend(more);
+        }
+        problems
     }
 
     fn compose(
@@ -305,7 +352,7 @@ impl ComposedScenario {
                     Err(mut p) => {
                         // Reported where the file names its parent.
                         p.span = Some(span.clone());
-                        return Err(to_error(vec![p], &files, &[], &[], None));
+                        return Err(to_error(vec![p], &files, &[], &[], None, &[]));
                     }
                 }
             }
@@ -451,7 +498,14 @@ fn parse_layer(file: &Source) -> Result<Layer, ScenarioError> {
     }
     if !fatal.is_empty() {
         fatal.extend(problems);
-        return Err(to_error(fatal, std::slice::from_ref(file), &[], &[], None));
+        return Err(to_error(
+            fatal,
+            std::slice::from_ref(file),
+            &[],
+            &[],
+            None,
+            &[],
+        ));
     }
     Ok(Layer {
         doc: Node {
@@ -628,6 +682,7 @@ fn to_error(
     overrides: &[Override],
     places: &[Place],
     doc: Option<&Node>,
+    before: &[Problem],
 ) -> ScenarioError {
     let mut groups: Vec<Vec<Problem>> = vec![Vec::new(); sources.len().max(1)];
     let spans: Vec<Range<usize>> = problems.iter().filter_map(|p| p.span.clone()).collect();
@@ -636,7 +691,10 @@ fn to_error(
         .find(|s| s.is_override)
         .map_or(usize::MAX, |s| s.base);
     for mut p in problems {
-        if let Some(s) = p.span.clone().filter(|s| s.start < in_files) {
+        let caused = !before
+            .iter()
+            .any(|b| b.message == p.message && b.span == p.span);
+        if let Some(s) = p.span.clone().filter(|s| s.start < in_files && caused) {
             name_overrides_at(&mut p, &s, overrides, places, &spans, doc);
         }
         let at = match &p.span {
@@ -669,12 +727,15 @@ fn to_error(
             for p in &mut problems {
                 if let Some(o) = o {
                     full_path_help(p, &o.segs);
+                    if let Some(v) = o.vary().filter(|v| *v != o.arg()) {
+                        p.notes.push(format!("a point of --vary {v}"));
+                    }
                 }
                 // One --set goes to every scenario of a run: say which one.
                 p.notes.push(format!("applied to {scenario}"));
             }
             errors.push(ScenarioError::Override {
-                option: "--set".into(),
+                option: o.map_or("--set", Override::option).into(),
                 arg: src.name.clone(),
                 problems,
             });
@@ -692,8 +753,9 @@ fn to_error(
     }
 }
 
-/// A problem in a file, in a table that a `--set` changed, names that
-/// argument: the file's line alone would not show why a valid file fails.
+/// A problem in a file that a `--set` caused, in a table that it changed,
+/// names that argument: the file's line alone would not show why a valid
+/// file fails.
 fn name_overrides_at(
     p: &mut Problem,
     span: &Range<usize>,
@@ -707,15 +769,22 @@ fn name_overrides_at(
         if !place.iter().any(|r| inside(r, span)) {
             continue;
         }
-        p.notes
-            .push(format!("this table was changed by `--set {}`", o.arg()));
+        p.notes.push(match o.vary() {
+            None => format!("this table was changed by `--set {}`", o.arg()),
+            Some(v) => format!("this table was changed by a point of `--vary {v}`"),
+        });
         // A key the new value makes wrong (`quota` once the regime is
         // "banned") cannot be taken out by --set, but the whole table can be
         // replaced: show it without the keys at fault.
         let Some((_, parent)) = o.segs.split_last() else {
             continue;
         };
-        if p.help.is_some() || !p.message.contains("applies only to") || parent.is_empty() {
+        if p.help.is_some() || !p.misplaced_key || parent.is_empty() {
+            continue;
+        }
+        if o.vary().is_some() {
+            // Replacing the table would hold for every point of the sweep.
+            p.help = Some("a sweep point cannot remove a key; edit a copy of the file".into());
             continue;
         }
         let Some(Value::Table(t)) = place.first().zip(doc).and_then(|(r, d)| find_table(d, r))
@@ -727,13 +796,19 @@ fn name_overrides_at(
             .filter(|(_, (_, v))| !problem_spans.iter().any(|s| inside(&v.span, s)))
             .map(|(k, (_, v))| format!("{} = {}", toml_key(k), inline_toml(v)))
             .collect();
+        let arg = format!("{}={{ {} }}", path_text(parent), kept.join(", "));
         p.help = Some(format!(
             "--set cannot remove a key; replace the whole table instead: \
-             --set '{}={{ {} }}', or edit a copy of the file",
-            path_text(parent),
-            kept.join(", ")
+             --set {}, or edit a copy of the file",
+            shell_quoted(&arg)
         ));
     }
+}
+
+/// `s` in single quotes for a POSIX shell; a `'` inside closes the quotes,
+/// is escaped and reopens them.
+fn shell_quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// The value of the table whose span is `span`.
@@ -849,6 +924,30 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quote_in_a_suggested_argument_stays_quoted_for_the_shell() {
+        assert_eq!(shell_quoted("a=1"), "'a=1'");
+        assert_eq!(shell_quoted("n = 'x'"), r"'n = '\''x'\'''");
+    }
+
+    #[test]
+    fn a_set_that_fails_to_apply_keeps_one_place_per_override() {
+        let composed = ComposedScenario::builtin_baseline().expect("builtin");
+        let args = [
+            "scenario.extends=\"x.toml\"",
+            "product.H2000.price=1",
+            "export_rule.H200.2026-01.regime=\"banned\"",
+        ];
+        let overrides: Vec<Override> = args
+            .iter()
+            .map(|a| Override::parse(a).expect("parses"))
+            .collect();
+        let e = composed.resolve_with(&overrides).expect_err("refused");
+        let text = e.to_string();
+        assert!(text.contains("cannot be set with --set"), "{text}");
+        assert!(text.contains("no product"), "{text}");
+    }
 
     #[test]
     fn a_missing_parent_suggests_only_a_near_file_name() {

@@ -14,6 +14,9 @@ pub struct Problem {
     pub notes: Vec<String>,
     /// How to fix it, e.g. the nearest valid name.
     pub help: Option<String>,
+    /// A key its table's other values make out of place (`quota` once the
+    /// regime is not "licensed"): the fix is to remove it.
+    pub misplaced_key: bool,
 }
 
 impl Problem {
@@ -24,6 +27,7 @@ impl Problem {
             message: message.into(),
             notes: Vec::new(),
             help: None,
+            misplaced_key: false,
         }
     }
     /// Adds a note line.

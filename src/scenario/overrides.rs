@@ -40,6 +40,8 @@ pub struct Override {
     pub(crate) segs: Vec<Seg>,
     /// The parsed value; spans are offsets in `arg`.
     pub(crate) value: Node,
+    /// The `--vary` argument, as typed, this is a point of; None for `--set`.
+    vary: Option<String>,
 }
 
 impl Override {
@@ -47,10 +49,26 @@ impl Override {
     /// checked here; whether the path names something in a scenario, and
     /// whether the value is valid there, is checked when it is applied.
     pub fn parse(arg: &str) -> Result<Override, ScenarioError> {
-        let fail = |p: Problem| ScenarioError::Override {
-            option: "--set".into(),
-            arg: arg.to_string(),
-            problems: vec![p],
+        Self::parse_as(arg, None)
+    }
+
+    /// Parses `PATH=VALUE`, one point of the sweep argument `--vary vary`:
+    /// messages name that argument, and helps fix its list.
+    pub fn parse_point(arg: &str, vary: &str) -> Result<Override, ScenarioError> {
+        Self::parse_as(arg, Some(vary))
+    }
+
+    fn parse_as(arg: &str, vary: Option<&str>) -> Result<Override, ScenarioError> {
+        let option = if vary.is_some() { "--vary" } else { "--set" };
+        let fail = |mut p: Problem| {
+            if let Some(v) = vary.filter(|v| *v != arg) {
+                p.notes.push(format!("a point of --vary {v}"));
+            }
+            ScenarioError::Override {
+                option: option.into(),
+                arg: arg.to_string(),
+                problems: vec![p],
+            }
         };
         let Some(eq) = find_equals(arg) else {
             return Err(fail(
@@ -91,15 +109,48 @@ impl Override {
                 let key = arg[path_range.clone()].rsplit('.').next().unwrap_or("");
                 let line = format!("{key} = {value_text}");
                 let path = &arg[path_range.clone()];
-                if let Some(help) = super::recover::number_slip(&line, line.len() - 1..line.len()) {
-                    p = p.help(help.replace(&format!("{key} = "), &format!("--set {path}=")));
+                // The argument that writes `x` instead: for a point, its
+                // --vary list with this value replaced.
+                let rewritten = |x: &str| match vary {
+                    None => Some(format!("--set {path}={x}")),
+                    Some(v) => {
+                        // The other values kept as typed; a comma inside `{}`
+                        // splits no value, so one exact match is required.
+                        let (vpath, list) = v.split_once('=')?;
+                        let mut values: Vec<&str> = list.split(',').collect();
+                        let hits: Vec<usize> = (0..values.len())
+                            .filter(|&i| values[i].trim() == value_text)
+                            .collect();
+                        let [i] = hits[..] else {
+                            return None;
+                        };
+                        values[i] = x;
+                        Some(format!("--vary {vpath}={}", values.join(",")))
+                    }
+                };
+                // The last character's span: `line.len() - 1` may fall inside `×`.
+                let last = line.char_indices().last().map_or(0, |(i, _)| i);
+                if let Some((_, says, x)) =
+                    super::recover::number_slip_parts(&line, last..line.len())
+                {
+                    // The alternative `(or 50_000)` would not fit in a list.
+                    let x = if vary.is_some() {
+                        x.split(" (or ").next().unwrap_or(&x).to_string()
+                    } else {
+                        x
+                    };
+                    if let Some(fixed) = rewritten(&x) {
+                        p = p.help(format!("{says}{fixed}"));
+                    }
                 } else if value_text
                     .chars()
                     .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '))
+                    && let Some(fixed) = rewritten(&format!("\"{value_text}\""))
                 {
-                    let path = &arg[path_range.clone()];
+                    // Quoted for the shell: the value holds no `'`.
+                    let (option, rest) = fixed.split_once(' ').unwrap_or(("", &fixed));
                     p = p.help(format!(
-                        "text needs quotes, as in the file: --set '{path}=\"{value_text}\"'"
+                        "text needs quotes, as in the file: {option} '{rest}'"
                     ));
                 }
                 return Err(fail(p));
@@ -111,7 +162,23 @@ impl Override {
             value_range,
             segs,
             value,
+            vary: vary.map(str::to_string),
         })
+    }
+
+    /// The option the user gave this with: `--set`, or `--vary` for a
+    /// point of a sweep.
+    pub fn option(&self) -> &'static str {
+        if self.vary.is_some() {
+            "--vary"
+        } else {
+            "--set"
+        }
+    }
+
+    /// The `--vary` argument, as typed, this is a point of.
+    pub fn vary(&self) -> Option<&str> {
+        self.vary.as_deref()
     }
 
     /// The path, as written.
@@ -214,6 +281,33 @@ mod tests {
             e.to_string()
                 .contains("--set 'product.H200.label=\"Nvidia H200\"'"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_sweep_points_help_fixes_its_vary_list() {
+        let help = |arg: &str, vary: &str| {
+            let e = Override::parse_point(arg, vary).expect_err(arg);
+            match e {
+                ScenarioError::Override {
+                    option, problems, ..
+                } => {
+                    assert_eq!(option, "--vary");
+                    problems[0].help.clone().unwrap_or_default()
+                }
+                other => panic!("{other:?}"),
+            }
+        };
+        let path = "export_rule.H200.2026-01.revenue_fee";
+        assert!(
+            help(&format!("{path}=25%"), &format!("{path}=25%, 0.3"))
+                .ends_with(&format!("--vary {path}=0.25, 0.3")),
+        );
+        // The value twice in the list, or inside a table: no list to offer.
+        assert_eq!(help(&format!("{path}=25%"), &format!("{path}=25%,25%")), "");
+        assert!(
+            help("product.H200.label=abc", "product.H200.label=abc,\"x\"")
+                .ends_with("--vary 'product.H200.label=\"abc\",\"x\"'")
         );
     }
 }

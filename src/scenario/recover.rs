@@ -290,6 +290,8 @@ fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
         } else {
             p = p.help("each key may appear once in a table; remove or rename one of them");
         }
+    } else if let Some(help) = e.span().and_then(|s| second_key(text, s)) {
+        p = p.help(help);
     } else if let Some(help) = e.span().and_then(|s| number_slip(text, s)) {
         // `25%`, `50,000`, `0.7x`: a number was meant, not a string.
         p = p.help(help);
@@ -299,10 +301,42 @@ fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
     p
 }
 
+/// The help for two keys on one line (`quota = 5000 approval_rate = 0.5`),
+/// when the syntax error at `span` follows the first `=` of such a line.
+/// Lines with quotes, brackets or comments are left alone: unsure.
+fn second_key(text: &str, span: Range<usize>) -> Option<String> {
+    let line_start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let eq = line.find('=')?;
+    if span.start <= line_start + eq || line.contains(['"', '\'', '#', '{', '[']) {
+        return None;
+    }
+    let rest = &line[eq + 1..];
+    let before = rest[..rest.find('=')?].trim_end();
+    let (value, key) = before.rsplit_once(char::is_whitespace)?;
+    let bare = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
+    // A number first: after `name = foo bar = x` the text may be the value.
+    let number = value
+        .trim()
+        .starts_with(|c: char| c.is_ascii_digit() || "+-.".contains(c));
+    (number && !key.is_empty() && key.chars().all(bare))
+        .then(|| format!("one key per line: start `{key} = ...` on a new line"))
+}
+
 /// The help for a value that starts as a number but is not valid TOML
 /// (`revenue_fee = 25%`, `quota = 50,000`, `approval_rate = 0.7x`), when
 /// the syntax error at `span` lies in such a value of a `key = value` line.
 pub(super) fn number_slip(text: &str, span: Range<usize>) -> Option<String> {
+    let (key, says, x) = number_slip_parts(text, span)?;
+    Some(format!("{says}{key} = {x}"))
+}
+
+/// [`number_slip`] in parts: the key, what the help says before `key = `,
+/// and the value to write (with an alternative in parentheses).
+pub(super) fn number_slip_parts(
+    text: &str,
+    span: Range<usize>,
+) -> Option<(String, &'static str, String)> {
     let line_start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[line_start..]
         .find('\n')
@@ -315,57 +349,132 @@ pub(super) fn number_slip(text: &str, span: Range<usize>) -> Option<String> {
     let key = line[..eq].trim();
     let value = line[eq + 1..].split('#').next().unwrap_or("").trim();
     let numeric = |c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.');
-    if key.is_empty() || !value.starts_with(|c: char| numeric(c) || c == '$') {
+    if key.is_empty() || !value.starts_with(|c: char| numeric(c) || CURRENCY.contains(&c)) {
         return None;
     }
-    if value.contains(',')
-        && value
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | '+' | '-'))
-    {
-        let digits = value.replace(',', "");
-        if digits.parse::<f64>().is_ok() {
-            return Some(format!(
-                "TOML numbers have no `,` between thousands: {key} = {digits} (or {})",
-                value.replace(',', "_")
-            ));
-        }
-    }
-    Some(match number_meant(value) {
-        Some(x) => {
-            format!("write a plain number, without quotes, currency or separators: {key} = {x}")
-        }
-        None => {
-            let lead: String = value
-                .trim_start_matches('$')
-                .chars()
-                .take_while(|c| numeric(*c))
-                .collect();
-            lead.parse::<f64>().ok()?;
-            format!("write a number, e.g. {key} = {lead}")
-        }
-    })
+    let (says, x) = match number_meant(value)? {
+        Meant::Thousands(digits) => (
+            "TOML numbers have no `,` between thousands: ",
+            format!("{digits} (or {})", value.replace(',', "_")),
+        ),
+        Meant::DecimalComma(x) => ("TOML numbers use a decimal point: ", x),
+        Meant::Plain(x) => (PLAIN_NUMBER, x),
+        Meant::Lead(x) => ("write a number, e.g. ", x),
+    };
+    // A help that repeats what was written would not be one.
+    (x != value).then(|| (key.to_string(), says, x))
 }
 
-/// The number that text such as `17000`, `$17,000`, `25 %` or `18 months`
-/// means, written plainly (a percentage as a fraction).
-fn number_meant(s: &str) -> Option<String> {
-    let plain: String = s
-        .chars()
-        .filter(|c| !matches!(c, '$' | ',' | '_' | ' ' | '%'))
-        .collect();
-    // "18 months": the number before the unit.
-    let first = s.split_whitespace().next().unwrap_or("");
-    let x = plain
-        .parse::<f64>()
-        .or_else(|_| first.parse::<f64>())
-        .ok()?;
-    // Dividing by 100 would show float noise (0.013999999999999999).
-    Some(if s.contains('%') {
-        super::resolve::percent_as_fraction(x)
+const CURRENCY: [char; 3] = ['$', '€', '£'];
+
+const PLAIN_NUMBER: &str = "write a plain number, without quotes, currency or separators: ";
+
+fn plain_number_help(key: &str, x: &str) -> String {
+    format!("{PLAIN_NUMBER}{key} = {x}")
+}
+
+/// How text that starts as a number was meant.
+#[derive(Debug, PartialEq)]
+enum Meant {
+    /// `50,000` alone: the number without its thousands commas.
+    Thousands(String),
+    /// `0,7` alone: the number with a decimal point.
+    DecimalComma(String),
+    /// `$17,000`, `25 %`, `18 months`: the number alone (a percentage as a
+    /// fraction).
+    Plain(String),
+    /// `0.7x`: a number with something glued to it; the number before it.
+    Lead(String),
+}
+
+/// The number that text such as `17000`, `$17,000`, `25 %`, `18 months`
+/// or `0.7x` means. None when unsure (`1,5`, `5000 rate = 1`, `1e400`):
+/// a hint must never be false.
+fn number_meant(s: &str) -> Option<Meant> {
+    let s = s.trim();
+    let body = s.trim_start_matches(CURRENCY).trim_start();
+    let bare = body.len() == s.len();
+    // The number's own characters: a sign, digits, commas, a point, an exponent.
+    let bytes = body.as_bytes();
+    let end = (0..bytes.len())
+        .find(|&i| {
+            let c = bytes[i];
+            let ok = c.is_ascii_digit()
+                || matches!(c, b',' | b'.')
+                || (matches!(c, b'+' | b'-') && (i == 0 || matches!(bytes[i - 1], b'e' | b'E')))
+                || (matches!(c, b'e' | b'E')
+                    && i > 0
+                    && bytes[i - 1].is_ascii_digit()
+                    && bytes
+                        .get(i + 1)
+                        .is_some_and(|d| d.is_ascii_digit() || matches!(d, b'+' | b'-')));
+            !ok
+        })
+        .unwrap_or(bytes.len());
+    let (num, after) = body.split_at(end);
+    let rest = after.trim();
+    // Only a unit, currency or `%` may follow; `=` or `,` means another mistake.
+    let unit_like = |c: char| c.is_alphabetic() || c.is_whitespace() || "%$€£/×".contains(c);
+    if num.is_empty() || !rest.chars().all(unit_like) {
+        return None;
+    }
+    let number = if num.contains(',') {
+        if let Some(digits) = thousands(num) {
+            if rest.is_empty() && bare {
+                return Some(Meant::Thousands(digits));
+            }
+            digits
+        } else {
+            return decimal_comma(num)
+                .filter(|_| rest.is_empty() && bare)
+                .map(Meant::DecimalComma);
+        }
     } else {
-        x.to_string()
-    })
+        num.to_string()
+    };
+    let x = number.parse::<f64>().ok().filter(|x| x.is_finite())?;
+    if rest.contains('%') {
+        // `25 % of revenue` or `5 %%`: unsure what was meant.
+        return (rest == "%")
+            .then(|| super::resolve::percent_as_fraction(x))
+            .flatten()
+            .map(Meant::Plain);
+    }
+    let glued = !rest.is_empty() && !after.starts_with(char::is_whitespace);
+    Some(
+        if glued && rest.starts_with(|c: char| c.is_alphabetic() || c == '×') {
+            Meant::Lead(x.to_string())
+        } else {
+            Meant::Plain(x.to_string())
+        },
+    )
+}
+
+/// `50,000` or `-1,234.5` (`^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$`) without
+/// its commas; None for `5000,`, `1,2,3` or `0,500`.
+fn thousands(s: &str) -> Option<String> {
+    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, "0"));
+    let digits = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit());
+    let mut groups = int.split(',');
+    let first = groups.next().unwrap_or("");
+    let grouped = digits(first)
+        && first.len() <= 3
+        && !first.starts_with('0')
+        && int.contains(',')
+        && groups.all(|g| g.len() == 3 && digits(g));
+    (grouped && digits(frac)).then(|| s.replace(',', ""))
+}
+
+/// `0,7` with a decimal point, when the comma can be nothing else: one
+/// comma, not followed by exactly three digits (`1,500` may be thousands).
+fn decimal_comma(s: &str) -> Option<String> {
+    let (int, frac) = s.split_once(',')?;
+    let unsigned = int.strip_prefix(['+', '-']).unwrap_or(int);
+    let digits = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit());
+    let leading_zero = unsigned.len() > 1 && unsigned.starts_with('0');
+    (digits(unsigned) && digits(frac) && frac.len() != 3 && !leading_zero)
+        .then(|| format!("{int}.{frac}"))
 }
 
 fn unknown_field_problem(message: &str, span: Range<usize>) -> Problem {
@@ -455,10 +564,17 @@ fn type_problem(
             }
             Some(DeValue::String(s)) if expected != "a string" => {
                 // "17000", "$17,000", "25 %": the number meant, written plainly.
-                if let Some(x) = number_meant(s) {
-                    p = p.help(format!(
-                        "write a plain number, without quotes, currency or separators: {key} = {x}"
-                    ));
+                match number_meant(s) {
+                    Some(Meant::Thousands(x) | Meant::Plain(x)) => {
+                        p = p.help(plain_number_help(key, &x));
+                    }
+                    Some(Meant::DecimalComma(x)) => {
+                        p = p.help(format!(
+                            "write a number, without quotes, with a decimal point: {key} = {x}"
+                        ));
+                    }
+                    // `"0.7x"`: too unsure to name a number.
+                    Some(Meant::Lead(_)) | None => {}
                 }
             }
             Some(DeValue::Integer(_) | DeValue::Float(_))
@@ -779,6 +895,43 @@ mod tests {
             "TOML numbers have no `,` between thousands: price = 50000 (or 50_000)"
         );
         assert_eq!(help("price = 0.7x"), "write a number, e.g. price = 0.7");
+        // Thousands commas are dropped before the number is taken.
+        let plain = "write a plain number, without quotes, currency or separators: ";
+        assert_eq!(
+            help("price = 20,000 units"),
+            format!("{plain}price = 20000")
+        );
+        assert_eq!(
+            help("price = $27,000/chip"),
+            format!("{plain}price = 27000")
+        );
+        assert_eq!(help("price = 50,000 €"), format!("{plain}price = 50000"));
+        // Commas that are no thousands get no thousands hint.
+        assert_eq!(help("price = 5000,"), "");
+        assert_eq!(help("price = 1,2,3"), "");
+        assert_eq!(help("price = 2,5 %"), "");
+        assert_eq!(help("price = 1,500,00"), "");
+        assert_eq!(
+            help("price = 0,7"),
+            "TOML numbers use a decimal point: price = 0.7"
+        );
+        assert_eq!(
+            help("price = 1,5"),
+            "TOML numbers use a decimal point: price = 1.5"
+        );
+        // Two keys on one line: the number was fine.
+        assert_eq!(
+            help("price = 5000 share = 0.5"),
+            "one key per line: start `share = ...` on a new line"
+        );
+        assert_eq!(help("price = 5000 \"share\" = 0.5"), "");
+        assert!(!help("price = abc share = 0.5").contains("one key"));
+        // Not finite: no fraction made of it.
+        assert_eq!(help("price = 1e400%"), "");
+        assert!(!help("price = +inf %").contains("number"));
+        assert_eq!(help("price = \"nan %\""), "");
+        assert_eq!(help("price = \"1e400 %\""), "");
+        assert_eq!(help("price = \"$17,000\""), format!("{plain}price = 17000"));
         // Text is still told to be quoted.
         assert!(help("price = abc").contains("double quotes"));
     }

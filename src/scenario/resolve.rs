@@ -122,31 +122,41 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
-/// The help for a share or rate above 1.
+/// The help for a share, rate or fee above 1.
 ///
 /// From 2 to 100 the value is most likely a percentage (a fraction of 2 or
 /// more is no near miss), and the fraction meant is shown; just above 1 it
 /// is more likely a slip of the fraction itself, and above 100 it is neither.
-fn fraction_help(x: f64) -> Option<String> {
-    if (2.0..=100.0).contains(&x) {
+/// A fee is below 1, so 100 % is no fee and gets no percent hint.
+fn fraction_help(x: f64, range: ValueRange) -> Option<String> {
+    let fee = matches!(range, ValueRange::Fee);
+    if x >= 2.0 && (x < 100.0 || x == 100.0 && !fee) {
         Some(format!(
             "shares and rates are fractions: {} % is {}",
             fmt_num(x),
-            percent_as_fraction(x)
+            percent_as_fraction(x)?
         ))
-    } else if x > 1.0 && x < 2.0 {
-        Some("shares and rates are fractions: at most 1".to_string())
+    } else if x > 1.0 && x < 2.0 || fee && x == 1.0 {
+        Some(if fee {
+            "fees are fractions below 1".to_string()
+        } else {
+            "shares and rates are fractions: at most 1".to_string()
+        })
     } else {
         None
     }
 }
 
 /// `x / 100` written by moving the decimal point of `x`'s shortest text, so
-/// that no float noise shows (1.4 / 100 is 0.013999999999999999).
-pub(super) fn percent_as_fraction(x: f64) -> String {
+/// that no float noise shows (1.4 / 100 is 0.013999999999999999). None for
+/// a value that is not finite.
+pub(super) fn percent_as_fraction(x: f64) -> Option<String> {
+    if !x.is_finite() {
+        return None;
+    }
     let text = fmt_num(x);
     if x < 0.0 || text.contains(['e', 'E']) {
-        return fmt_num(x / 100.0);
+        return Some(fmt_num(x / 100.0));
     }
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
     let int = format!("{int:0>3}");
@@ -155,11 +165,11 @@ pub(super) fn percent_as_fraction(x: f64) -> String {
     let frac = format!("{cents}{frac}");
     let frac = frac.trim_end_matches('0');
     let whole = if whole.is_empty() { "0" } else { whole };
-    if frac.is_empty() {
+    Some(if frac.is_empty() {
         whole.to_string()
     } else {
         format!("{whole}.{frac}")
-    }
+    })
 }
 
 #[derive(Default)]
@@ -230,7 +240,7 @@ impl Resolver {
                 format!("{what} must be {}, found {}", range.describe(), fmt_num(x)),
             );
             if matches!(range, ValueRange::Unit | ValueRange::Fee) {
-                p.help = fraction_help(x);
+                p.help = fraction_help(x, range);
             }
         }
         x
@@ -1032,7 +1042,8 @@ impl Resolver {
                     self.err(
                         Some(q.span()),
                         "`quota` applies only to regime = \"licensed\"",
-                    );
+                    )
+                    .misplaced_key = true;
                 }
                 None
             }
@@ -1050,7 +1061,8 @@ impl Resolver {
                     self.err(
                         Some(a.span()),
                         "`approval_rate` applies only to regime = \"licensed\"",
-                    );
+                    )
+                    .misplaced_key = true;
                 }
                 None
             }
@@ -1510,7 +1522,7 @@ mod tests {
 
     #[test]
     fn the_percent_hint_is_for_percentages_only_and_without_float_noise() {
-        let help = |x: f64| fraction_help(x).unwrap_or_default();
+        let help = |x: f64| fraction_help(x, ValueRange::Unit).unwrap_or_default();
         assert_eq!(help(1.4), "shares and rates are fractions: at most 1");
         assert_eq!(help(1.1), "shares and rates are fractions: at most 1");
         assert_eq!(help(25.0), "shares and rates are fractions: 25 % is 0.25");
@@ -1520,9 +1532,28 @@ mod tests {
         );
         assert_eq!(help(2.0), "shares and rates are fractions: 2 % is 0.02");
         assert_eq!(help(100.0), "shares and rates are fractions: 100 % is 1");
-        assert_eq!(fraction_help(150.0), None);
-        assert_eq!(fraction_help(1.0), None);
-        assert_eq!(percent_as_fraction(2.345), "0.02345");
-        assert_eq!(percent_as_fraction(55.0), "0.55");
+        assert_eq!(fraction_help(150.0, ValueRange::Unit), None);
+        assert_eq!(fraction_help(1.0, ValueRange::Unit), None);
+        assert_eq!(percent_as_fraction(2.345).as_deref(), Some("0.02345"));
+        assert_eq!(percent_as_fraction(55.0).as_deref(), Some("0.55"));
+    }
+
+    #[test]
+    fn a_fee_is_told_it_is_below_1_and_never_that_100_percent_is_1() {
+        let fee = |x: f64| fraction_help(x, ValueRange::Fee);
+        assert_eq!(fee(100.0), None);
+        assert_eq!(fee(1.5).as_deref(), Some("fees are fractions below 1"));
+        assert_eq!(fee(1.0).as_deref(), Some("fees are fractions below 1"));
+        assert_eq!(
+            fee(25.0).as_deref(),
+            Some("shares and rates are fractions: 25 % is 0.25")
+        );
+    }
+
+    #[test]
+    fn no_fraction_is_made_of_a_value_that_is_not_finite() {
+        assert_eq!(percent_as_fraction(f64::INFINITY), None);
+        assert_eq!(percent_as_fraction(f64::NAN), None);
+        assert_eq!(percent_as_fraction(f64::NEG_INFINITY), None);
     }
 }

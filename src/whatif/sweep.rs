@@ -27,7 +27,7 @@ use crate::app::{AppError, check_stop};
 use crate::charts::{self, ChartFormat};
 use crate::engine::{self, ProgressBar, RunSettings, STAT_COLUMNS, SeriesName, Stats};
 use crate::output::{self, OutputError, RunInfo, StagedDir, number, timestamp_utc};
-use crate::scenario::{ComposedScenario, Override, Scenario, ScenarioError};
+use crate::scenario::{ComposedScenario, Override, Scenario};
 use rayon::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -255,70 +255,11 @@ pub fn grid(axes: &[Axis]) -> Vec<Point> {
         .collect()
 }
 
-/// A point's problem is in the `--vary` the user typed, not the `--set` the
-/// point becomes: name that option, and the whole argument when it differs.
-fn name_vary(e: AppError, assignments: &[String], vary: &[String]) -> AppError {
-    fn relabel(e: ScenarioError, assignments: &[String], vary: &[String]) -> ScenarioError {
-        match e {
-            ScenarioError::Override {
-                option,
-                arg,
-                mut problems,
-            } => match assignments.iter().position(|a| *a == arg) {
-                Some(i) => {
-                    if let Some(v) = vary.get(i).filter(|v| **v != arg) {
-                        for p in &mut problems {
-                            p.notes.push(format!("a point of --vary {v}"));
-                        }
-                    }
-                    ScenarioError::Override {
-                        option: "--vary".into(),
-                        arg,
-                        problems,
-                    }
-                }
-                None => ScenarioError::Override {
-                    option,
-                    arg,
-                    problems,
-                },
-            },
-            // A note in a file naming the point's `--set` (the table it changed).
-            ScenarioError::Invalid {
-                file,
-                text,
-                mut problems,
-            } => {
-                for n in problems.iter_mut().flat_map(|p| p.notes.iter_mut()) {
-                    for a in assignments {
-                        *n = n.replace(&format!("`--set {a}`"), &format!("`--vary {a}`"));
-                    }
-                }
-                ScenarioError::Invalid {
-                    file,
-                    text,
-                    problems,
-                }
-            }
-            ScenarioError::Several(all) => ScenarioError::Several(
-                all.into_iter()
-                    .map(|e| relabel(e, assignments, vary))
-                    .collect(),
-            ),
-            other => other,
-        }
-    }
-    match e {
-        AppError::Scenario(s) => AppError::Scenario(relabel(s, assignments, vary)),
-        other => other,
-    }
-}
-
 /// Makes the scenario of a grid point.
 pub trait PointSource: Sync {
-    /// The scenario with each `PATH=VALUE` of `assignments` applied (after
-    /// any overrides the user gave for the whole sweep).
-    fn scenario(&self, assignments: &[String]) -> Result<Scenario, AppError>;
+    /// The scenario with the point's overrides applied (after any
+    /// overrides the user gave for the whole sweep).
+    fn scenario(&self, point: &[Override]) -> Result<Scenario, AppError>;
     /// The file the sweep varies, for the manifest.
     fn describe(&self) -> serde_json::Value;
 }
@@ -367,9 +308,9 @@ struct ComposedSource {
 }
 
 impl PointSource for ComposedSource {
-    fn scenario(&self, assignments: &[String]) -> Result<Scenario, AppError> {
+    fn scenario(&self, point: &[Override]) -> Result<Scenario, AppError> {
         let mut all = self.overrides.clone();
-        all.extend(crate::app::parse_overrides(assignments)?);
+        all.extend_from_slice(point);
         Ok(self.composed.resolve_with(&all)?)
     }
 
@@ -446,10 +387,16 @@ fn sweep_in(
     }
     // Every point is built and validated before anything runs; they are
     // built again group by group below, so memory holds one group's.
-    let point = |p: &Point| {
-        source
-            .scenario(&p.assignments)
-            .map_err(|e| name_vary(e, &p.assignments, &opts.vary))
+    // Each point's problems name the `--vary` the user typed, not the
+    // assignment the point becomes.
+    let point = |p: &Point| -> Result<Scenario, AppError> {
+        let overrides = p
+            .assignments
+            .iter()
+            .zip(&opts.vary)
+            .map(|(a, v)| Override::parse_point(a, v))
+            .collect::<Result<Vec<_>, _>>()?;
+        source.scenario(&overrides)
     };
     let base = point(&points[0])?;
     let metrics: Vec<MetricSpec> = if opts.metrics.is_empty() {
@@ -497,10 +444,7 @@ fn sweep_in(
             if stop.load(Ordering::Relaxed) {
                 return Err(engine::EngineError::Interrupted.into());
             }
-            let group: Vec<Scenario> = group
-                .iter()
-                .map(|p| source.scenario(&p.assignments))
-                .collect::<Result<_, _>>()?;
+            let group: Vec<Scenario> = group.iter().map(point).collect::<Result<_, _>>()?;
             let group_started = SystemTime::now();
             let group_clock = Instant::now();
             if !opts.point_files {

@@ -302,7 +302,11 @@ const CASES: &[Case] = &[
     Case {
         name: "revenue fee of 1",
         edits: &[("revenue_fee = 0.15", "revenue_fee = 1.0")],
-        expect: &["`revenue_fee` must be in [0, 1), found 1", "bad.toml:98:15"],
+        expect: &[
+            "`revenue_fee` must be in [0, 1), found 1",
+            "bad.toml:98:15",
+            "help: fees are fractions below 1",
+        ],
     },
     Case {
         name: "mandate share above 1",

@@ -729,6 +729,21 @@ fn set_values_are_validated_like_the_file() {
             &["the value is not valid TOML", "text needs quotes"],
         ),
         ("product.H200.price", &["expected PATH=VALUE"]),
+        // A value ending in a character of several bytes still gets its help.
+        (
+            "export_rule.H200.2026-01.quota=0.7×",
+            &["help: write a number, e.g. --set export_rule.H200.2026-01.quota=0.7"],
+        ),
+        // Thousands commas are dropped before the number is taken.
+        (
+            "export_rule.H200.2026-01.quota=20,000 units",
+            &["--set export_rule.H200.2026-01.quota=20000"],
+        ),
+        // A fee is below 1: 100 % is no fee, and 1.5 is told so.
+        (
+            "export_rule.H20.2025-08.revenue_fee=1.5",
+            &["help: fees are fractions below 1"],
+        ),
     ] {
         let o = run_cli(
             tmp.path(),
@@ -749,6 +764,18 @@ fn set_values_are_validated_like_the_file() {
             "{arg}: the argument is named:\n{err}"
         );
     }
+    let o = run_cli(
+        tmp.path(),
+        &[
+            "check",
+            &shipped("baseline.toml").display().to_string(),
+            "--set",
+            "export_rule.H20.2025-08.revenue_fee=100",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(!err.contains("100 % is 1"), "{err}");
     // The library gives the same, typed.
     let e = ComposedScenario::builtin_baseline()
         .expect("builtin")
@@ -796,6 +823,39 @@ fn a_problem_a_set_causes_in_the_file_names_the_set() {
     let o = run_cli(tmp.path(), &["check", &baseline, "--set", help]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{help}: {err}");
+}
+
+#[test]
+fn a_problem_the_file_has_without_the_set_does_not_name_the_set() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let baseline = shipped("baseline.toml").display().to_string();
+    let banned = format!(
+        "[scenario]\nname = \"bad\"\nextends = {baseline:?}\n\n[[export_rule]]\n\
+         product = \"H200\"\nfrom = \"2027-01\"\nregime = \"banned\"\nquota = 5\n"
+    );
+    let negative = format!(
+        "[scenario]\nname = \"bad\"\nextends = {baseline:?}\n\n[market.demand]\ninitial = -5\n"
+    );
+    for (text, arg, want) in [
+        (
+            banned,
+            "export_rule.H200.2027-01.revenue_fee=0.1",
+            "`quota` applies only to regime = \"licensed\"",
+        ),
+        (
+            negative,
+            "market.demand.annual_growth=0.5",
+            "demand `initial` must be ≥ 0, found -5",
+        ),
+    ] {
+        write(tmp.path(), "bad.toml", &text);
+        let o = run_cli(tmp.path(), &["check", "bad.toml", "--set", arg]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(want), "{err}");
+        assert!(!err.contains("changed by"), "{arg}: {err}");
+        assert!(!err.contains("replace the whole table"), "{arg}: {err}");
+    }
 }
 
 #[test]

@@ -281,3 +281,52 @@ fn bad_grids_exit_2_and_write_nothing() {
         );
     }
 }
+
+#[test]
+fn a_points_problem_is_fixed_in_the_vary_list() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let sweep = |args: &[&str]| {
+        let mut all = vec!["sweep", "--trials", "10", "--quiet", "--out", "res"];
+        all.extend(args);
+        let o = run_cli(tmp.path(), &all);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!tmp.path().join("res").exists(), "{args:?} wrote results");
+        err
+    };
+    let err = sweep(&["--vary", "export_rule.H200.2026-01.revenue_fee=25%,0.3"]);
+    assert!(
+        err.contains("--> --vary export_rule.H200.2026-01.revenue_fee=25%"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "help: write a plain number, without quotes, currency or separators: \
+             --vary export_rule.H200.2026-01.revenue_fee=0.25,0.3"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("--set"), "{err}");
+    // Replacing the table would break the licensed point: no such help.
+    let vary = "export_rule.H200.2026-01.regime=\"banned\",\"licensed\"";
+    let err = sweep(&["--vary", vary]);
+    assert!(
+        err.contains(&format!(
+            "note: this table was changed by a point of `--vary {vary}`"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("help: a sweep point cannot remove a key"),
+        "{err}"
+    );
+    assert!(!err.contains("--set"), "{err}");
+    // A --set with the same text as a point is still named --set.
+    let arg = "export_rule.H200.2026-01.regime=\"banned\"";
+    let err = sweep(&["--set", arg, "--vary", arg]);
+    assert!(err.contains(&format!("changed by `--set {arg}`")), "{err}");
+    assert!(
+        err.contains(&format!("changed by a point of `--vary {arg}`")),
+        "{err}"
+    );
+}
