@@ -820,6 +820,15 @@ mod tests {
             .join(" ")
     }
 
+    /// The text of the per-month delta chart drawn from `csv` (a
+    /// `deltas_timeseries.csv`), as an SVG's words in reading order.
+    fn monthly_chart_text(csv: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("deltas_timeseries.csv"), csv).unwrap();
+        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
+        svg_text(&std::fs::read_to_string(&out[0]).unwrap())
+    }
+
     const HEADER: &str =
         "scenario,base,month,metric,entity,mean,sd,p5,p25,p50,p75,p95,p_alt_higher,p_alt_lower\n";
 
@@ -873,16 +882,13 @@ mod tests {
     fn zero_band_with_rare_changes_is_drawn_not_called_unchanged() {
         // Quantiles all 0 in every month, but 3 % of trials lower in one
         // month: the old test on quantiles alone hid it as "unchanged".
-        let dir = tempfile::tempdir().unwrap();
         let mut s = HEADER.to_string();
         for (m, lower) in [("2026-01", "0"), ("2026-02", "0.03")] {
             s += &format!("alt,base,{m},revenue_usd,Nvidia,-1e9,0,-2e9,-1e9,-1e9,-5e8,0,0,0.9\n");
             s += &format!("alt,base,{m},revenue_usd,Cambricon,-1e6,1e7,0,0,0,0,0,0,{lower}\n");
             s += &format!("alt,base,{m},revenue_usd,Hygon,0,0,0,0,0,0,0,0,0\n");
         }
-        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
-        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
-        let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
+        let svg = monthly_chart_text(&s);
         assert!(svg.contains("not drawn: Hygon"), "{svg}");
         assert!(!svg.contains("not drawn: Cambricon"));
         assert!(svg.contains("Cambricon (up to 3.0 % of trials a month)"));
@@ -891,14 +897,11 @@ mod tests {
 
     #[test]
     fn all_zero_bands_with_rare_changes_are_not_no_change() {
-        let dir = tempfile::tempdir().unwrap();
         let mut s = HEADER.to_string();
         for m in ["2026-01", "2026-02"] {
             s += &format!("alt,base,{m},revenue_usd,Nvidia,-1e6,1e7,0,0,0,0,0,0.01,0.02\n");
         }
-        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
-        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
-        let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
+        let svg = monthly_chart_text(&s);
         assert!(!svg.contains("no change in any trial"), "{svg}");
         assert!(svg.contains("medians and 90 % bands 0 in every month"));
     }
@@ -907,16 +910,13 @@ mod tests {
     fn without_p_alt_columns_mean_and_sd_decide() {
         // A hand-made file without p_alt_higher/p_alt_lower: Hygon's mean
         // and sd 0 prove it never changed; Cambricon's sd proves it did.
-        let dir = tempfile::tempdir().unwrap();
         let mut s = "scenario,base,month,metric,entity,mean,sd,p5,p25,p50,p75,p95\n".to_string();
         for m in ["2026-01", "2026-02"] {
             s += &format!("alt,base,{m},revenue_usd,Nvidia,-1e9,1e8,-2e9,-1e9,-1e9,-5e8,0\n");
             s += &format!("alt,base,{m},revenue_usd,Cambricon,-1e6,1e7,0,0,0,0,0\n");
             s += &format!("alt,base,{m},revenue_usd,Hygon,0,0,0,0,0,0,0\n");
         }
-        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
-        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
-        let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
+        let svg = monthly_chart_text(&s);
         assert!(svg.contains("not drawn: Hygon"), "{svg}");
         assert!(
             svg.contains("but changed in some trials: Cambricon."),
@@ -927,15 +927,12 @@ mod tests {
     #[test]
     fn without_any_evidence_flat_series_claim_nothing() {
         // Only quantiles: an all-zero series may or may not have changed.
-        let dir = tempfile::tempdir().unwrap();
         let mut s = "scenario,base,month,metric,entity,p5,p25,p50,p75,p95\n".to_string();
         for m in ["2026-01", "2026-02"] {
             s += &format!("alt,base,{m},revenue_usd,Nvidia,-2e9,-1e9,-1e9,-5e8,0\n");
             s += &format!("alt,base,{m},revenue_usd,Hygon,0,0,0,0,0\n");
         }
-        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
-        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
-        let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
+        let svg = monthly_chart_text(&s);
         assert!(!svg.contains("changed in some trials"), "{svg}");
         assert!(!svg.contains("not drawn"), "{svg}");
         assert!(
@@ -946,7 +943,6 @@ mod tests {
 
     #[test]
     fn not_drawn_list_is_in_the_fixed_entity_order() {
-        let dir = tempfile::tempdir().unwrap();
         let mut s = HEADER.to_string();
         for m in ["2026-01", "2026-02"] {
             s +=
@@ -955,15 +951,12 @@ mod tests {
                 s += &format!("alt,base,{m},revenue_usd,{e},0,0,0,0,0,0,0,0,0\n");
             }
         }
-        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
-        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
-        let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
+        let svg = monthly_chart_text(&s);
         assert!(svg.contains("not drawn: Nvidia, Huawei, Zeta."), "{svg}");
     }
 
     #[test]
     fn unchanged_fees_list_us_and_cn_before_other_origins() {
-        let dir = tempfile::tempdir().unwrap();
         let mut s = HEADER.to_string();
         for m in ["2026-01", "2026-02"] {
             s +=
@@ -972,9 +965,7 @@ mod tests {
                 s += &format!("alt,base,{m},export_fee_usd,{o},0,0,0,0,0,0,0,0,0\n");
             }
         }
-        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
-        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
-        let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
+        let svg = monthly_chart_text(&s);
         assert!(
             svg.contains("not drawn: US export fee, CN export fee, EU export fee."),
             "{svg}"
@@ -1018,7 +1009,6 @@ mod tests {
 
     #[test]
     fn a_long_footer_wraps_instead_of_being_cut() {
-        let dir = tempfile::tempdir().unwrap();
         let mut s = HEADER.to_string();
         let names: Vec<String> = (1..=12).map(|i| format!("Vendor-number-{i}")).collect();
         for m in ["2026-01", "2026-02"] {
@@ -1027,9 +1017,7 @@ mod tests {
                 s += &format!("alt,base,{m},revenue_usd,{n},0,0,0,0,0,0,0,0,0\n");
             }
         }
-        std::fs::write(dir.path().join("deltas_timeseries.csv"), s).unwrap();
-        let out = draw_delta_charts(dir.path(), &[ChartFormat::Svg]).unwrap();
-        let svg = svg_text(&std::fs::read_to_string(&out[0]).unwrap());
+        let svg = monthly_chart_text(&s);
         assert!(!svg.contains('\u{2026}'), "{svg}");
         let mut sorted = names.clone();
         sorted.sort();

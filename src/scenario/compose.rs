@@ -235,17 +235,16 @@ impl ComposedScenario {
             });
             base += o.arg().len() + 1;
         }
+        // Every failure from here on is reported the same way: each problem
+        // with the place its override edited, and the problems the files
+        // have without the overrides, so that only new ones name a --set.
+        let fail = |problems: Vec<Problem>| {
+            let before = self.problems_without(overrides);
+            to_error(problems, &sources, overrides, &places, Some(&doc), &before)
+        };
         if problems.len() > composition_problems {
             // A --set that could not be applied: the document is not the one asked for.
-            let before = self.problems_without(overrides);
-            return Err(to_error(
-                problems,
-                &sources,
-                overrides,
-                &places,
-                Some(&doc),
-                &before,
-            ));
+            return Err(fail(problems));
         }
         // The text that every span points into: the files', then each --set
         // argument's, each followed by "\n" (see `Source::base`).
@@ -258,28 +257,10 @@ impl ComposedScenario {
         let resolved = self.resolve_doc(&doc, &text);
         let mut scenario = match resolved {
             Ok(s) if problems.is_empty() => s,
-            Ok(_) => {
-                let before = self.problems_without(overrides);
-                return Err(to_error(
-                    problems,
-                    &sources,
-                    overrides,
-                    &places,
-                    Some(&doc),
-                    &before,
-                ));
-            }
+            Ok(_) => return Err(fail(problems)),
             Err(more) => {
                 problems.extend(more);
-                let before = self.problems_without(overrides);
-                return Err(to_error(
-                    problems,
-                    &sources,
-                    overrides,
-                    &places,
-                    Some(&doc),
-                    &before,
-                ));
+                return Err(fail(problems));
             }
         };
         scenario.provenance = Provenance {
